@@ -147,23 +147,27 @@ export function gcmDecrypt(src: usize, dst: usize, len: usize): void {
   textBytes += <u64>len;
 }
 
-/** Absorbs the length block and writes the 16-byte tag to tagPtr. */
-export function gcmFinish(tagPtr: usize): void {
+/** Absorbs the length block and returns the tag. */
+function computeTag(): v128 {
   store<u64>(BLOCK_TMP, bswap<u64>(aadBytes << 3), 0);
   store<u64>(BLOCK_TMP, bswap<u64>(textBytes << 3), 8);
   ghashBlocks(BLOCK_TMP, 1);
   ghashOutput(BLOCK_TMP);
-  v128.store(tagPtr, v128.xor(v128.load(BLOCK_TMP), v128.load(GCM_TAG_MASK)));
+  const tag = v128.xor(v128.load(BLOCK_TMP), v128.load(GCM_TAG_MASK));
   v128.store(BLOCK_TMP, i64x2.splat(0));
+  return tag;
+}
+
+/** Writes the 16-byte tag to tagPtr. */
+export function gcmFinish(tagPtr: usize): void {
+  v128.store(tagPtr, computeTag());
 }
 
 /** Computes the tag and compares it with the 16 bytes at expectedPtr in constant time: 1 if equal. */
 export function gcmVerify(expectedPtr: usize): i32 {
-  gcmFinish(BLOCK_TMP);
-  const diff = v128.xor(v128.load(BLOCK_TMP), v128.load(expectedPtr));
-  v128.store(BLOCK_TMP, i64x2.splat(0));
+  const diff = v128.xor(computeTag(), v128.load(expectedPtr));
   // Fold all 128 bits into one word without a data-dependent branch.
-  const folded = i64x2.extract_lane(diff, 0) | i64x2.extract_lane(diff, 1);
+  const folded = <u64>(i64x2.extract_lane(diff, 0) | i64x2.extract_lane(diff, 1));
   const nonzero = <i32>((folded | (0 - folded)) >> 63);
   return 1 - nonzero;
 }

@@ -97,6 +97,31 @@ export function sha256(ptr: usize, len: usize, out: usize): void {
   wipe();
 }
 
+/** Incremental SHA-256 (for messages larger than the working region). */
+export function sha256Begin(): void {
+  sha256Init(SHA_INNER);
+}
+export function sha256Absorb(ptr: usize, len: usize): void {
+  sha256Update(SHA_INNER, ptr, len);
+}
+export function sha256End(out: usize): void {
+  sha256Final(SHA_INNER, out);
+  wipe();
+}
+
+/** Incremental HMAC-SHA256 (for messages larger than the working region). */
+export function hmacBegin(keyPtr: usize, keyLen: usize): void {
+  hmacSetKey(keyPtr, keyLen);
+  hmacStart();
+}
+export function hmacAbsorb(ptr: usize, len: usize): void {
+  hmacUpdate(ptr, len);
+}
+export function hmacEnd(out: usize): void {
+  hmacFinish(out);
+  wipe();
+}
+
 export function hmacSha256(keyPtr: usize, keyLen: usize, msgPtr: usize, msgLen: usize, out: usize): void {
   hmacSetKey(keyPtr, keyLen);
   hmacStart();
