@@ -216,6 +216,11 @@ export class WasmCore implements Core {
     return { plaintexts: { bytes, offsets }, ok, rejected };
   }
 
+  /** @internal Used by linearMemorySnapshot for the test that scans memory for leftovers. */
+  snapshotMemory(): Uint8Array {
+    return new Uint8Array(this.x.memory.buffer).slice();
+  }
+
   // ---- internals ----
 
   /** Validates the keying fields of a batch and returns accessors for them. */
@@ -501,4 +506,10 @@ interface BatchPlan {
   key(i: number): Uint8Array;
   iv(i: number): Uint8Array;
   aad(i: number): Uint8Array | undefined;
+}
+
+/** Internal, for tests: a copy of the whole linear memory of a core from loadCore(). */
+export function linearMemorySnapshot(core: Core): Uint8Array {
+  if (!(core instanceof WasmCore)) throw new InvalidInputError('not a vecseal core');
+  return core.snapshotMemory();
 }

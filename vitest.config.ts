@@ -1,0 +1,89 @@
+/**
+ * Test projects: `node` (every *.test.ts except *.browser.test.ts), and the same portable suites in
+ * real browsers: `browser` (Debian Chromium and Firefox ESR through Playwright) and `webkit`
+ * (WebKitGTK MiniBrowser through WebKitWebDriver, started by scripts/with-webkit-driver.mjs).
+ * Browser projects run *.test.ts except *.node.test.ts. Working settings from shared/recipes/browsers.
+ */
+import { defineConfig } from 'vitest/config';
+import { playwright } from '@vitest/browser-playwright';
+import { webdriverio } from '@vitest/browser-webdriverio';
+
+const chromiumArgs = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+const webkitDriverPort = Number(process.env.WEBKIT_DRIVER_PORT ?? 4444);
+const browserInclude = ['test/**/*.test.ts'];
+const browserExclude = ['test/**/*.node.test.ts'];
+
+export default defineConfig({
+  server: {
+    host: '127.0.0.1',
+    // Cross-origin isolation, as a deployed app would set it for SharedArrayBuffer.
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+  },
+  test: {
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.browser.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: browserInclude,
+          exclude: browserExclude,
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false,
+            instances: [
+              { browser: 'chromium', provider: playwright({ launchOptions: { executablePath: '/usr/bin/chromium', args: chromiumArgs } }) },
+              { browser: 'firefox', provider: playwright({ launchOptions: { channel: 'moz-firefox', executablePath: '/usr/bin/firefox-esr' } as never }) },
+            ],
+          },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'webkit',
+          include: browserInclude,
+          exclude: browserExclude,
+          browser: {
+            enabled: true,
+            headless: false, // vitest refuses headless for 'safari'; Xvfb provides the display
+            screenshotFailures: false,
+            instances: [
+              {
+                browser: 'safari',
+                provider: webdriverio({
+                  hostname: '127.0.0.1',
+                  port: webkitDriverPort,
+                  path: '/',
+                  capabilities: {
+                    'wdio:enforceWebDriverClassic': true,
+                    'webkitgtk:browserOptions': { binary: '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser', args: ['--automation'] },
+                  } as never,
+                  // vitest asks for browserName 'safari'; WebKitWebDriver only matches 'MiniBrowser'.
+                  transformRequest: (req: { body?: unknown }) => {
+                    if (typeof req.body === 'string') req.body = req.body.replace('"browserName":"safari"', '"browserName":"MiniBrowser"');
+                    return req;
+                  },
+                } as never),
+              },
+            ],
+          },
+        },
+      },
+    ],
+  },
+});
