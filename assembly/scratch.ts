@@ -15,8 +15,8 @@ export const SECRET_BASE: usize = memory.data(<i32>SECRET_REGION_BYTES, 64);
 
 export const RK_PLANES: usize = SECRET_BASE; //                         1920 bytes
 export const RK_BYTES: usize = RK_PLANES + RK_PLANES_BYTES; //           240 bytes
-export const SBOX_OUT: usize = RK_BYTES + RK_BYTES_BYTES; //            128 bytes: S-box outputs, 8 planes
-export const KEYSTREAM: usize = SBOX_OUT + 128; //                       128 bytes: 8 keystream blocks
+export const AES_TMP: usize = RK_BYTES + RK_BYTES_BYTES; //             128 bytes: blocks for SubWord
+export const KEYSTREAM: usize = AES_TMP + 128; //                       128 bytes: 8 keystream blocks
 export const GHASH_KEY: usize = KEYSTREAM + 128; //                      192 bytes: 24 masked u64 powers of H
 export const GCM_TAG_MASK: usize = GHASH_KEY + 192; //                    16 bytes: E(K, J0)
 export const BLOCK_TMP: usize = GCM_TAG_MASK + 16; //                     16 bytes: padded partial block

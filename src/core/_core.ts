@@ -15,7 +15,7 @@ export const TAG_BYTES = 16;
 export const HASH_BYTES = 32;
 export const HKDF_MAX_BYTES = 255 * HASH_BYTES;
 /** Working memory one batch chunk may use (inputs, outputs and tables together). */
-export const CHUNK_BYTES = 4 * 1024 * 1024;
+export const CHUNK_BYTES = 1024 * 1024;
 /** Piece size for messages streamed through memory (a multiple of 16, as the GCM state needs). */
 export const STREAM_PIECE_BYTES = 1024 * 1024;
 const DESC_BYTES = 32;
