@@ -91,15 +91,11 @@ export function aesExpandKey(keyPtr: usize, keyLen: i32): i32 {
 // The two lane lists below are ShiftRows, and "rotate each column up by one row" after ShiftRows.
 
 /**
- * Encrypts the eight blocks at src (128 bytes) to dst with the installed round keys. src and dst may
- * be equal. Caller guarantees a key is installed.
+ * Transposes eight 16-byte blocks at src into eight bit planes at dst (or back: the operation is its
+ * own inverse). Three rounds of swap-moves perform an 8x8 bit-matrix transpose for every byte
+ * position at once: afterwards vector j holds bit j of that byte of blocks 0..7 in bits 0..7.
  */
-export function aesEncrypt8(src: usize, dst: usize): void {
-  aesEncrypt8With(src, dst, RK_PLANES, aesRounds);
-}
-
-/** Encrypts eight blocks with `rounds` rounds of the plane-form round keys at rk. */
-function aesEncrypt8With(src: usize, dst: usize, rk: usize, rounds: i32): void {
+function transposeBlocks(src: usize, dst: usize): void {
   let a0 = v128.load(src, 0);
   let a1 = v128.load(src, 16);
   let a2 = v128.load(src, 32);
@@ -108,9 +104,6 @@ function aesEncrypt8With(src: usize, dst: usize, rk: usize, rounds: i32): void {
   let a5 = v128.load(src, 80);
   let a6 = v128.load(src, 96);
   let a7 = v128.load(src, 112);
-
-  // Transpose eight blocks into eight bit planes: three rounds of swap-moves (an 8x8 bit-matrix
-  // transpose per byte position). After it, a_j holds bit j of every byte of every block.
   let t: v128;
   const m1 = i8x16.splat(0x55);
   const m2 = i8x16.splat(0x33);
@@ -127,6 +120,36 @@ function aesEncrypt8With(src: usize, dst: usize, rk: usize, rounds: i32): void {
   t = v128.and(v128.xor(i64x2.shr_u(a1, 4), a5), m4); a5 = v128.xor(a5, t); a1 = v128.xor(a1, i64x2.shl(t, 4));
   t = v128.and(v128.xor(i64x2.shr_u(a2, 4), a6), m4); a6 = v128.xor(a6, t); a2 = v128.xor(a2, i64x2.shl(t, 4));
   t = v128.and(v128.xor(i64x2.shr_u(a3, 4), a7), m4); a7 = v128.xor(a7, t); a3 = v128.xor(a3, i64x2.shl(t, 4));
+  v128.store(dst, a0, 0);
+  v128.store(dst, a1, 16);
+  v128.store(dst, a2, 32);
+  v128.store(dst, a3, 48);
+  v128.store(dst, a4, 64);
+  v128.store(dst, a5, 80);
+  v128.store(dst, a6, 96);
+  v128.store(dst, a7, 112);
+}
+
+/**
+ * Encrypts the eight blocks at src (128 bytes) to dst with the installed round keys. src and dst may
+ * be equal. Caller guarantees a key is installed.
+ */
+export function aesEncrypt8(src: usize, dst: usize): void {
+  aesEncrypt8With(src, dst, RK_PLANES, aesRounds);
+}
+
+/** Encrypts eight blocks with `rounds` rounds of the plane-form round keys at rk. */
+function aesEncrypt8With(src: usize, dst: usize, rk: usize, rounds: i32): void {
+  // Bit planes: a_j holds bit j of every byte of every block (see transposeBlocks).
+  transposeBlocks(src, dst);
+  let a0 = v128.load(dst, 0);
+  let a1 = v128.load(dst, 16);
+  let a2 = v128.load(dst, 32);
+  let a3 = v128.load(dst, 48);
+  let a4 = v128.load(dst, 64);
+  let a5 = v128.load(dst, 80);
+  let a6 = v128.load(dst, 96);
+  let a7 = v128.load(dst, 112);
 
   // Round 0: AddRoundKey.
   a0 = v128.xor(a0, v128.load(rk, 0));
@@ -314,20 +337,6 @@ function aesEncrypt8With(src: usize, dst: usize, rk: usize, rounds: i32): void {
     a7 = v128.xor(a7, v128.load(k, 112));
   }
 
-  // The transpose is its own inverse: the same swap-moves turn planes back into blocks.
-  t = v128.and(v128.xor(i64x2.shr_u(a0, 1), a1), m1); a1 = v128.xor(a1, t); a0 = v128.xor(a0, i64x2.shl(t, 1));
-  t = v128.and(v128.xor(i64x2.shr_u(a2, 1), a3), m1); a3 = v128.xor(a3, t); a2 = v128.xor(a2, i64x2.shl(t, 1));
-  t = v128.and(v128.xor(i64x2.shr_u(a4, 1), a5), m1); a5 = v128.xor(a5, t); a4 = v128.xor(a4, i64x2.shl(t, 1));
-  t = v128.and(v128.xor(i64x2.shr_u(a6, 1), a7), m1); a7 = v128.xor(a7, t); a6 = v128.xor(a6, i64x2.shl(t, 1));
-  t = v128.and(v128.xor(i64x2.shr_u(a0, 2), a2), m2); a2 = v128.xor(a2, t); a0 = v128.xor(a0, i64x2.shl(t, 2));
-  t = v128.and(v128.xor(i64x2.shr_u(a1, 2), a3), m2); a3 = v128.xor(a3, t); a1 = v128.xor(a1, i64x2.shl(t, 2));
-  t = v128.and(v128.xor(i64x2.shr_u(a4, 2), a6), m2); a6 = v128.xor(a6, t); a4 = v128.xor(a4, i64x2.shl(t, 2));
-  t = v128.and(v128.xor(i64x2.shr_u(a5, 2), a7), m2); a7 = v128.xor(a7, t); a5 = v128.xor(a5, i64x2.shl(t, 2));
-  t = v128.and(v128.xor(i64x2.shr_u(a0, 4), a4), m4); a4 = v128.xor(a4, t); a0 = v128.xor(a0, i64x2.shl(t, 4));
-  t = v128.and(v128.xor(i64x2.shr_u(a1, 4), a5), m4); a5 = v128.xor(a5, t); a1 = v128.xor(a1, i64x2.shl(t, 4));
-  t = v128.and(v128.xor(i64x2.shr_u(a2, 4), a6), m4); a6 = v128.xor(a6, t); a2 = v128.xor(a2, i64x2.shl(t, 4));
-  t = v128.and(v128.xor(i64x2.shr_u(a3, 4), a7), m4); a7 = v128.xor(a7, t); a3 = v128.xor(a3, i64x2.shl(t, 4));
-
   v128.store(dst, a0, 0);
   v128.store(dst, a1, 16);
   v128.store(dst, a2, 32);
@@ -336,4 +345,6 @@ function aesEncrypt8With(src: usize, dst: usize, rk: usize, rounds: i32): void {
   v128.store(dst, a5, 80);
   v128.store(dst, a6, 96);
   v128.store(dst, a7, 112);
+  // The transpose is its own inverse: the same swap-moves turn planes back into blocks.
+  transposeBlocks(dst, dst);
 }

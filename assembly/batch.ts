@@ -17,15 +17,24 @@ import { gcmAad, gcmDecrypt, gcmEncrypt, gcmFinish, gcmStart, gcmVerify } from '
 
 export const DESC_BYTES: usize = 32;
 
+/**
+ * Starts the GCM message of descriptor d: expands its key unless it is the same key pointer as the
+ * previous record's, then absorbs its AAD. Returns the key pointer, or -1 for a bad key length.
+ */
+function startRecord(d: usize, keyLen: i32, lastKey: usize): usize {
+  const key = <usize>load<u32>(d, 24);
+  if (gcmStart(key, keyLen, <usize>load<u32>(d, 20), key != lastKey) != 0) return -1;
+  gcmAad(<usize>load<u32>(d, 12), <usize>load<u32>(d, 16));
+  return key;
+}
+
 /** Returns 0, or -1 if keyLen is unsupported. */
 export function sealMany(descPtr: usize, count: usize, keyLen: i32): i32 {
   let lastKey: usize = -1;
   for (let i: usize = 0; i < count; i++) {
     const d = descPtr + i * DESC_BYTES;
-    const key = <usize>load<u32>(d, 24);
-    if (gcmStart(key, keyLen, <usize>load<u32>(d, 20), key != lastKey) != 0) return -1;
-    lastKey = key;
-    gcmAad(<usize>load<u32>(d, 12), <usize>load<u32>(d, 16));
+    lastKey = startRecord(d, keyLen, lastKey);
+    if (lastKey == -1) return -1;
     gcmEncrypt(<usize>load<u32>(d, 0), <usize>load<u32>(d, 4), <usize>load<u32>(d, 8));
     gcmFinish(<usize>load<u32>(d, 28));
   }
@@ -38,10 +47,8 @@ export function openMany(descPtr: usize, count: usize, keyLen: i32, statusPtr: u
   let rejected: i32 = 0;
   for (let i: usize = 0; i < count; i++) {
     const d = descPtr + i * DESC_BYTES;
-    const key = <usize>load<u32>(d, 24);
-    if (gcmStart(key, keyLen, <usize>load<u32>(d, 20), key != lastKey) != 0) return -1;
-    lastKey = key;
-    gcmAad(<usize>load<u32>(d, 12), <usize>load<u32>(d, 16));
+    lastKey = startRecord(d, keyLen, lastKey);
+    if (lastKey == -1) return -1;
     const dst = <usize>load<u32>(d, 4);
     const len = <usize>load<u32>(d, 8);
     gcmDecrypt(<usize>load<u32>(d, 0), dst, len);

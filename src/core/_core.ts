@@ -414,17 +414,7 @@ export class WasmCore implements Core {
   private sealOne(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array | undefined, out: Uint8Array): void {
     const { x, arena } = this;
     try {
-      const k = arena.put(key);
-      const v = arena.put(iv);
-      if (x.gcmBegin(k, key.length, v) !== 0) throw new InvalidInputError(`key must be 16 or 32 bytes; got ${key.length} bytes`);
-      if (aad) this.absorb(aad, (p, n) => x.gcmAddAad(p, n));
-      const piece = arena.alloc(Math.min(STREAM_PIECE_BYTES, plaintext.length));
-      for (let off = 0; off < plaintext.length; off += STREAM_PIECE_BYTES) {
-        const n = Math.min(STREAM_PIECE_BYTES, plaintext.length - off);
-        arena.u8.set(plaintext.subarray(off, off + n), piece);
-        x.gcmEncryptUpdate(piece, piece, n);
-        out.set(arena.u8.subarray(piece, piece + n), off);
-      }
+      this.streamGcm(key, iv, aad, plaintext, out, (p, n) => x.gcmEncryptUpdate(p, p, n));
       const t = arena.alloc(TAG_BYTES);
       x.gcmEndEncrypt(t);
       out.set(arena.u8.subarray(t, t + TAG_BYTES), plaintext.length);
@@ -444,25 +434,40 @@ export class WasmCore implements Core {
     const len = input.length - TAG_BYTES;
     let ok = false;
     try {
-      const k = arena.put(key);
-      const v = arena.put(iv);
-      if (x.gcmBegin(k, key.length, v) !== 0) throw new InvalidInputError(`key must be 16 or 32 bytes; got ${key.length} bytes`);
-      if (aad) this.absorb(aad, (p, n) => x.gcmAddAad(p, n));
-      const piece = arena.alloc(Math.min(STREAM_PIECE_BYTES, len));
-      for (let off = 0; off < len; off += STREAM_PIECE_BYTES) {
-        const n = Math.min(STREAM_PIECE_BYTES, len - off);
-        arena.u8.set(input.subarray(off, off + n), piece);
-        x.gcmDecryptUpdate(piece, piece, n);
-        out.set(arena.u8.subarray(piece, piece + n), off);
-      }
-      const t = arena.put(input.subarray(len));
-      ok = x.gcmEndDecrypt(t) === 1;
+      this.streamGcm(key, iv, aad, input.subarray(0, len), out, (p, n) => x.gcmDecryptUpdate(p, p, n));
+      ok = x.gcmEndDecrypt(arena.put(input.subarray(len))) === 1;
     } finally {
       if (!ok) out.fill(0);
       x.wipe();
       arena.wipe();
     }
     return ok;
+  }
+
+  /**
+   * Starts a GCM message, absorbs the AAD, and passes the input through `update` piece by piece
+   * (in place in linear memory), copying each processed piece to out. The caller ends the message.
+   */
+  private streamGcm(
+    key: Uint8Array,
+    iv: Uint8Array,
+    aad: Uint8Array | undefined,
+    input: Uint8Array,
+    out: Uint8Array,
+    update: (ptr: number, len: number) => void,
+  ): void {
+    const { x, arena } = this;
+    const k = arena.put(key);
+    const v = arena.put(iv);
+    if (x.gcmBegin(k, key.length, v) !== 0) throw new InvalidInputError(`key must be 16 or 32 bytes; got ${key.length} bytes`);
+    if (aad) this.absorb(aad, (p, n) => x.gcmAddAad(p, n));
+    const piece = arena.alloc(Math.min(STREAM_PIECE_BYTES, input.length));
+    for (let off = 0; off < input.length; off += STREAM_PIECE_BYTES) {
+      const n = Math.min(STREAM_PIECE_BYTES, input.length - off);
+      arena.u8.set(input.subarray(off, off + n), piece);
+      update(piece, n);
+      out.set(arena.u8.subarray(piece, piece + n), off);
+    }
   }
 
   private hmacInto(key: Uint8Array, message: Uint8Array, out: Uint8Array): void {
