@@ -38,6 +38,8 @@ export interface BenchEnv extends Clock {
   /** vecseal first: its median is the numerator of every ratio. */
   readonly contenders: readonly Contender[];
   readonly fill: RandomFill;
+  /** The sha256 of the core's embedded .wasm, so each runtime's numbers name the build they measured. */
+  readonly coreBuild: string;
   log(line: string): void;
 }
 
@@ -67,6 +69,7 @@ export interface Row extends Measurement {
 
 export interface BenchRun {
   readonly preset: PresetName;
+  readonly coreBuild: string;
   readonly rows: Row[];
   readonly totalSeconds: number;
 }
@@ -177,7 +180,7 @@ export async function runCoreBench(env: BenchEnv, preset: Preset): Promise<Bench
     const warmup = preset.rounds.warmupRecords;
     rows.push(...(w.kind === 'seal' ? await runJob(env, preset, w, sealJob(env, w, warmup)) : await runJob(env, preset, w, hkdfJob(env, w, warmup))));
   }
-  return { preset: preset.name, rows, totalSeconds: (env.now() - started) / 1000 };
+  return { preset: preset.name, coreBuild: env.coreBuild, rows, totalSeconds: (env.now() - started) / 1000 };
 }
 
 async function runJob<D>(env: BenchEnv, preset: Preset, w: Workload, job: Job<D>): Promise<Row[]> {

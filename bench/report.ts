@@ -39,6 +39,8 @@ export interface BenchReport {
   readonly date: string;
   readonly preset: PresetName;
   readonly machine: MachineInfo;
+  /** The peers' package versions (each runtime's run names the core build it measured). */
+  readonly libraries: string[];
   readonly runtimes: RuntimeReport[];
 }
 
@@ -83,15 +85,33 @@ export function targetLines(report: BenchReport): string[] {
     if (rt.runtime.id === 'node') {
       const sealOk = sealMb >= TARGET_SEAL_3072_MB_PER_SECOND ? 'met' : 'NOT met';
       const hkdfOk = hkdf.recordsPerSecond >= TARGET_HKDF_DERIVATIONS_PER_SECOND ? 'met' : 'NOT met';
-      lines.push(`- ${rt.runtime.name}: constant-time AES-256-GCM on 3072-byte records **${sealMb.toFixed(1)} MB/s** (target ≥ ${TARGET_SEAL_3072_MB_PER_SECOND} MB/s: ${sealOk})`);
       lines.push(
-        `- ${rt.runtime.name}: HKDF-Expand batch **${rate(hkdf.recordsPerSecond)} derivations/s** (target ≥ ${TARGET_HKDF_DERIVATIONS_PER_SECOND.toLocaleString('en-US')}/s: ${hkdfOk})`,
+        `- ${rt.runtime.name}: constant-time AES-256-GCM on 3072-byte records **${sealMb.toFixed(1)} MB/s** median, ${spread(seal, sealMb, (n) => n.toFixed(1))} (target ≥ ${TARGET_SEAL_3072_MB_PER_SECOND} MB/s: ${sealOk})`,
+      );
+      lines.push(
+        `- ${rt.runtime.name}: HKDF-Expand batch **${rate(hkdf.recordsPerSecond)} derivations/s** median, ${spread(hkdf, hkdf.recordsPerSecond, rate)} (target ≥ ${TARGET_HKDF_DERIVATIONS_PER_SECOND.toLocaleString('en-US')}/s: ${hkdfOk})`,
       );
     } else {
       lines.push(`- ${rt.runtime.name}: AES-256-GCM 3072 B ${sealMb.toFixed(1)} MB/s; HKDF-Expand batch ${rate(hkdf.recordsPerSecond)} derivations/s (targets are set for Node only)`);
     }
   }
   return lines;
+}
+
+/** The slowest and fastest round's rate, from the median rate and the round times. */
+function spread(row: Row, median: number, format: (n: number) => string): string {
+  const slowest = Math.max(...row.roundsSeconds);
+  const fastest = Math.min(...row.roundsSeconds);
+  const at = (s: number): number => (median * row.medianSeconds) / s;
+  return `rounds ${format(at(slowest))}–${format(at(fastest))}`;
+}
+
+/** The core's .wasm digest; a run whose runtimes loaded different builds (a rebuild mid-run) says so. */
+function coreBuildLine(report: BenchReport): string {
+  const builds = [...new Set(report.runtimes.flatMap((rt) => (rt.run ? [rt.run.coreBuild] : [])))];
+  if (builds.length === 1) return `- vecseal core: embedded .wasm sha256 \`${builds[0]!.slice(0, 16)}…\` in every runtime`;
+  const each = report.runtimes.map((rt) => `${rt.runtime.name} ${rt.run ? rt.run.coreBuild.slice(0, 16) : '–'}`).join(', ');
+  return `- vecseal core: **different builds across runtimes, numbers not comparable** (${each}); rerun`;
 }
 
 function firstLine(s: string): string {
@@ -123,6 +143,11 @@ export function formatResultsMarkdown(report: BenchReport): string {
     '',
     ...report.runtimes.map((rt) => `- ${rt.runtime.name}${rt.runtime.detail ? ` (${rt.runtime.detail})` : ''}${rt.runtime.userAgent ? `: \`${rt.runtime.userAgent}\`` : ''}`),
     '',
+    '## Libraries',
+    '',
+    coreBuildLine(report),
+    ...report.libraries.map((l) => `- ${l}`),
+    '',
     '## Targets (issue: Node 20, single thread, this 2-core machine)',
     '',
     ...targetLines(report),
@@ -136,7 +161,9 @@ export function formatResultsMarkdown(report: BenchReport): string {
     '- HKDF: WebCrypto and node:crypto have no expand-only call, so each of their derivations does extract + expand from the IKM and salt; vecseal and @noble/hashes expand from the PRK. All give identical 32-byte keys (checked).',
     '- Inputs (random key, random IVs, random plaintext records cut from one buffer, infos `vecseal/record/000000042`) are made before timing and are the same for every contender.',
     '- Before timing, every contender\'s output on a warm-up slice is compared byte for byte with vecseal\'s one-shot `aesGcmEncrypt` / `hkdfExpand`; after timing, sample records of the last round are compared again. A difference aborts the run.',
-    '- Each contender is warmed up, then timed over the whole workload for up to 5 rounds (fewer when rounds are long); the table shows the median. MB/s is plaintext 10^6 bytes per second. "vecseal ÷ it" is vecseal\'s records/s divided by the contender\'s, in the same runtime and run.',
+    '- This is a 2-vCPU VM: run-to-run noise of ±15% or more is normal here (the Targets lines give this run\'s slowest–fastest round). Compare ratios measured in the same run rather than absolute numbers across runs.',
+    '- WebCrypto may do its work on the engine\'s own threads (Node\'s libuv pool, the browsers\' crypto threads), so on this 2-core machine its numbers can include the second core; vecseal, node:crypto and the noble libraries run on the calling thread only.',
+    '- Each contender is warmed up, then timed over whole-workload rounds: 3–5 rounds, more (up to 40, at least 1.5 s of timed work) when rounds are short, as few as 1–2 when a round takes seconds; the table shows the median and the round count. MB/s is plaintext 10^6 bytes per second. "vecseal ÷ it" is vecseal\'s records/s divided by the contender\'s, in the same runtime and run.',
     '',
   ];
   for (const rt of report.runtimes) out.push(formatRuntime(rt), '');

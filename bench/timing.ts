@@ -31,7 +31,11 @@ export async function timeRounds<T>(fn: () => Promise<T>, policy: RoundPolicy, c
     seconds.push(took);
     total += took;
     const n = seconds.length;
-    const enough = n >= policy.maxRounds || (n >= policy.minRounds && total >= policy.softSeconds) || total >= policy.hardSeconds;
+    const enough =
+      (n >= policy.maxRounds && total >= policy.minSeconds) ||
+      n >= policy.roundCap ||
+      (n >= policy.minRounds && total >= policy.softSeconds) ||
+      total >= policy.hardSeconds;
     if (enough) return { seconds, last: result };
   }
 }

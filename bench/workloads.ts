@@ -11,11 +11,13 @@ import type { Core } from '../src/core/index.js';
 
 export const KEY_BYTES = 32;
 export const IV_BYTES = 12;
-export const TAG_BYTES = 16;
 export const INFO_BYTES = 24;
 export const DERIVED_BYTES = 32;
 /** WebCrypto's getRandomValues refuses more than this many bytes per call. */
 const RANDOM_CHUNK_BYTES = 65_536;
+
+/** Bytes on a plain ArrayBuffer, the type WebCrypto accepts (TypeScript rejects ArrayBufferLike there). */
+export type Bytes = Uint8Array<ArrayBuffer>;
 
 export type WorkloadId = 'seal-3072' | 'seal-256' | 'seal-64mib' | 'hkdf-32';
 
@@ -36,11 +38,17 @@ export interface HkdfWorkload {
 
 export type Workload = SealWorkload | HkdfWorkload;
 
-/** How many timed rounds a measurement gets: enough for a median, bounded in time for slow contenders. */
+/**
+ * How many timed rounds a measurement gets: enough for a median, more when rounds are short (this
+ * VM's timing noise is tens of milliseconds), fewer when a slow contender's rounds take seconds.
+ */
 export interface RoundPolicy {
   /** Rounds to aim for while rounds stay short. */
   readonly minRounds: number;
   readonly maxRounds: number;
+  /** Short rounds go on past maxRounds until this much timed work (up to roundCap rounds). */
+  readonly minSeconds: number;
+  readonly roundCap: number;
   /** Past this much timed work, stop once minRounds are done. */
   readonly softSeconds: number;
   /** Past this much timed work, stop even before minRounds (at least one round always runs). */
@@ -77,38 +85,38 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   full: {
     name: 'full',
     workloads: workloads(20_000, 100_000, 64 * MIB, 20_000),
-    rounds: { minRounds: 3, maxRounds: 5, softSeconds: 3, hardSeconds: 15, warmupRecords: 1000 },
+    rounds: { minRounds: 3, maxRounds: 5, minSeconds: 1.5, roundCap: 40, softSeconds: 3, hardSeconds: 15, warmupRecords: 1000 },
   },
   moderate: {
     name: 'moderate',
     workloads: workloads(5_000, 20_000, 16 * MIB, 5_000),
-    rounds: { minRounds: 3, maxRounds: 5, softSeconds: 1, hardSeconds: 4, warmupRecords: 500 },
+    rounds: { minRounds: 3, maxRounds: 5, minSeconds: 0.5, roundCap: 20, softSeconds: 1, hardSeconds: 4, warmupRecords: 500 },
   },
   quick: {
     name: 'quick',
     workloads: workloads(1_000, 5_000, 4 * MIB, 2_000),
-    rounds: { minRounds: 1, maxRounds: 2, softSeconds: 0.5, hardSeconds: 2, warmupRecords: 200 },
+    rounds: { minRounds: 1, maxRounds: 2, minSeconds: 0, roundCap: 2, softSeconds: 0.5, hardSeconds: 2, warmupRecords: 200 },
   },
 };
 
 /** Inputs of a sealing workload. Record i is sealed under `key` with IV i. */
 export interface SealData {
-  readonly key: Uint8Array;
+  readonly key: Bytes;
   /** count × 12 bytes packed, as vecseal's sealBatch takes them. */
-  readonly ivs: Uint8Array;
+  readonly ivs: Bytes;
   /** The same IVs as views, as a per-record caller holds them. */
-  readonly ivList: readonly Uint8Array[];
-  readonly records: readonly Uint8Array[];
+  readonly ivList: readonly Bytes[];
+  readonly records: readonly Bytes[];
   readonly plaintextBytes: number;
 }
 
 /** Inputs of the HKDF workload. Derivation i is HKDF-SHA256(ikm, salt, infos[i], 32). */
 export interface HkdfData {
-  readonly ikm: Uint8Array;
-  readonly salt: Uint8Array;
+  readonly ikm: Bytes;
+  readonly salt: Bytes;
   /** HKDF-Extract(salt, ikm), the key expand-only contenders start from. */
   readonly prk: Uint8Array;
-  readonly infos: readonly Uint8Array[];
+  readonly infos: readonly Bytes[];
 }
 
 export type RandomFill = (bytes: Uint8Array) => void;
@@ -122,7 +130,7 @@ export function fillRandom(getRandomValues: (b: Uint8Array) => unknown): RandomF
   };
 }
 
-function random(fill: RandomFill, length: number): Uint8Array {
+function random(fill: RandomFill, length: number): Bytes {
   const bytes = new Uint8Array(length);
   fill(bytes);
   return bytes;
@@ -132,8 +140,8 @@ function random(fill: RandomFill, length: number): Uint8Array {
 export function makeSealData(w: SealWorkload, fill: RandomFill): SealData {
   const plaintext = random(fill, w.count * w.recordBytes);
   const ivs = random(fill, w.count * IV_BYTES);
-  const records: Uint8Array[] = [];
-  const ivList: Uint8Array[] = [];
+  const records: Bytes[] = [];
+  const ivList: Bytes[] = [];
   for (let i = 0; i < w.count; i++) {
     records.push(plaintext.subarray(i * w.recordBytes, (i + 1) * w.recordBytes));
     ivList.push(ivs.subarray(i * IV_BYTES, (i + 1) * IV_BYTES));
@@ -146,7 +154,7 @@ export function makeHkdfData(w: HkdfWorkload, fill: RandomFill, core: Core): Hkd
   const ikm = random(fill, KEY_BYTES);
   const salt = random(fill, 32);
   const encoder = new TextEncoder();
-  const infos: Uint8Array[] = [];
+  const infos: Bytes[] = [];
   for (let i = 0; i < w.count; i++) {
     const info = encoder.encode(`vecseal/record/${String(i).padStart(9, '0')}`);
     if (info.length !== INFO_BYTES) throw new Error(`info ${i} is ${info.length} bytes, expected ${INFO_BYTES}`);

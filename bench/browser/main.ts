@@ -4,16 +4,14 @@
  * drained on each poll) and `window.__benchResult` (set once, when done or failed); polling keeps
  * every driver call short, which WebKitWebDriver needs.
  */
+import { WASM_SHA256 } from '../../src/core/_wasm-bytes.js';
 import { loadCore } from '../../src/core/index.js';
-import { runCoreBench, type BenchRun } from '../core-bench.js';
-import { nobleContender, nobleHashesContender } from '../contenders/noble.js';
+import { runCoreBench } from '../core-bench.js';
+import { nobleContenders } from '../contenders/noble.js';
 import { vecsealContender } from '../contenders/vecseal.js';
 import { webCryptoContenders } from '../contenders/webcrypto.js';
 import { fillRandom, PRESETS, type PresetName } from '../workloads.js';
-
-export type PageResult =
-  | { ok: true; run: BenchRun; userAgent: string; crossOriginIsolated: boolean }
-  | { ok: false; error: string; userAgent: string };
+import type { PageResult } from './poll.js';
 
 declare global {
   interface Window {
@@ -42,8 +40,9 @@ async function main(): Promise<void> {
     const run = await runCoreBench(
       {
         core,
-        contenders: [vecsealContender(core), ...webCryptoContenders(crypto.subtle), nobleContender(), nobleHashesContender()],
+        contenders: [vecsealContender(core), ...webCryptoContenders(crypto.subtle), ...(await nobleContenders())],
         fill: fillRandom((b) => crypto.getRandomValues(b)),
+        coreBuild: WASM_SHA256,
         now: () => performance.now(),
         yieldToHost: () => new Promise((resolve) => setTimeout(resolve, 0)),
         log,

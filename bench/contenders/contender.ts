@@ -3,7 +3,7 @@
  * or derive per-record keys. Setup (key import, instantiation) happens before timing; the timed
  * part is one call of the returned function over a whole workload.
  */
-import type { HkdfData, SealData } from '../workloads.js';
+import type { Bytes, HkdfData, SealData } from '../workloads.js';
 
 /** Output i of a run: ciphertext || tag of record i, or derived key i. */
 export type Outputs = (index: number) => Uint8Array;
@@ -19,7 +19,7 @@ export interface Contender {
   /** What the HKDF contender computes, when it is not expand-only from the PRK. */
   readonly hkdfNote?: string;
   /** Prepares sealing under one AES-256 key (import, key schedule) outside the timed part. */
-  sealer?(key: Uint8Array): Promise<SealRun>;
+  sealer?(key: Bytes): Promise<SealRun>;
   /** Prepares derivations from one IKM and salt (or their PRK) outside the timed part. */
   deriver?(data: HkdfData): Promise<DeriveRun>;
 }

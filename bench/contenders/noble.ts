@@ -3,19 +3,37 @@
  * every runtime without WebAssembly: @noble/ciphers `gcm` per record and @noble/hashes HKDF-Expand
  * per derivation (expand-only from the PRK, the same work vecseal's batch does).
  *
- * They are installed in bench/thirdparty (their own lockfile) and imported by relative path, which
- * resolves the same under tsx and under Vite. Importing this module before that install fails, so
- * Node code loads it with a dynamic import after ensureThirdParty().
+ * They live in bench/thirdparty (their own lockfile) and are loaded with a dynamic import of a URL
+ * relative to this file, which resolves the same under tsx (file:) and under Vite (/@fs/). Not a
+ * static import: the typecheck of a fresh clone must pass before bench/thirdparty is installed, and
+ * Node must install it before loading. The few signatures used are declared here for that reason.
  */
-import { gcm } from '../thirdparty/node_modules/@noble/ciphers/aes.js';
-import { expand } from '../thirdparty/node_modules/@noble/hashes/hkdf.js';
-import { sha256 } from '../thirdparty/node_modules/@noble/hashes/sha2.js';
 import { DERIVED_BYTES } from '../workloads.js';
 import type { Contender } from './contender.js';
 import { listOutputs } from './contender.js';
 
-export function nobleContender(): Contender {
-  return {
+interface NobleCiphersAes {
+  gcm(key: Uint8Array, nonce: Uint8Array, aad?: Uint8Array): { encrypt(plaintext: Uint8Array): Uint8Array };
+}
+interface NobleHashesHkdf {
+  expand(hash: unknown, prk: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+}
+interface NobleHashesSha2 {
+  sha256: unknown;
+}
+
+function load<T>(path: string): Promise<T> {
+  return import(/* @vite-ignore */ new URL(path, import.meta.url).href) as Promise<T>;
+}
+
+/** @noble/ciphers for the sealing workloads and @noble/hashes for HKDF. */
+export async function nobleContenders(): Promise<Contender[]> {
+  const [{ gcm }, { expand }, { sha256 }] = await Promise.all([
+    load<NobleCiphersAes>('../thirdparty/node_modules/@noble/ciphers/aes.js'),
+    load<NobleHashesHkdf>('../thirdparty/node_modules/@noble/hashes/hkdf.js'),
+    load<NobleHashesSha2>('../thirdparty/node_modules/@noble/hashes/sha2.js'),
+  ]);
+  const ciphers: Contender = {
     name: '@noble/ciphers',
     async sealer(key) {
       return async (d) => {
@@ -25,10 +43,7 @@ export function nobleContender(): Contender {
       };
     },
   };
-}
-
-export function nobleHashesContender(): Contender {
-  return {
+  const hashes: Contender = {
     name: '@noble/hashes',
     async deriver() {
       return async (d) => {
@@ -38,4 +53,5 @@ export function nobleHashesContender(): Contender {
       };
     },
   };
+  return [ciphers, hashes];
 }
