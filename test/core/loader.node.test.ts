@@ -26,7 +26,7 @@ describe('loadCore', () => {
   });
 
   it('the SIMD probe is a real SIMD module: valid here, and invalid once its v128 opcode is broken', async () => {
-    let probe: Uint8Array | undefined;
+    let probe: Uint8Array<ArrayBuffer> | undefined;
     const spy: WasmApi = {
       validate: (bytes) => {
         probe = new Uint8Array(bytes as Uint8Array);
