@@ -17,7 +17,7 @@ export const HKDF_MAX_BYTES = 255 * HASH_BYTES;
 /** Working memory one batch chunk may use (inputs, outputs and tables together). */
 export const CHUNK_BYTES = 1024 * 1024;
 /** Piece size for messages streamed through memory (a multiple of 16, as the GCM state needs). */
-export const STREAM_PIECE_BYTES = 1024 * 1024;
+export const STREAM_PIECE_BYTES = 256 * 1024;
 const DESC_BYTES = 32;
 
 export class WasmCore implements Core {

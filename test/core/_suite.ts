@@ -236,7 +236,7 @@ export const coreCases: CoreCase[] = [
         assertBytes(core.hmacSha256(key, msg), await webcryptoHmac(key, msg), `hmac case ${i}`);
         assertBytes(core.sha256(msg), new Uint8Array(await subtle.digest('SHA-256', msg as BufferSource)), `sha256 case ${i}`);
       }
-      // A message larger than one streaming piece (1 MiB) goes through the incremental path.
+      // A message larger than a streaming piece (256 KiB) and a chunk (1 MiB) goes through the incremental path.
       const big = rng.bytes(2 * 1024 * 1024 + 33);
       assertBytes(core.sha256(big), new Uint8Array(await subtle.digest('SHA-256', big as BufferSource)), 'sha256 of 2 MiB');
       const hk = rng.bytes(32);
