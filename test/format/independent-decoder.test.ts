@@ -61,7 +61,8 @@ async function decode(record: Uint8Array, dek: Uint8Array, dekId: string, contex
 
 describe('independent decoder (FORMAT.md + WebCrypto only)', () => {
   const dek = unhex(vectors.dek);
-  const all = vectors.cases.flatMap((c) => c.records.map((r) => ({ c, r })));
+  type VectorRecord = (typeof vectors.cases)[number]['records'][number] & { text?: string; metadata?: unknown };
+  const all = vectors.cases.flatMap((c) => c.records.map((r) => ({ c, r: r as VectorRecord })));
 
   it('opens every test-vector record and recovers its payload, vector, text and metadata', async () => {
     expect(all.length).toBe(9);
