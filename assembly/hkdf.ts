@@ -1,6 +1,6 @@
 /**
- * HKDF-SHA256 (RFC 5869): extract, expand, and a batch expand that derives many outputs from one
- * pseudorandom key with different infos (per-record subkeys).
+ * HKDF-SHA256 (RFC 5869) expand, and a batch expand that derives many outputs from one
+ * pseudorandom key with different infos (per-record subkeys). Extract is one HMAC (hmac.ts).
  *
  * Why it is constant-time: it is HMAC-SHA256 (constant-time); loop counts depend only on lengths.
  */
@@ -8,14 +8,6 @@ import { hmacFinish, hmacSetKey, hmacStart, hmacUpdate } from './hmac';
 import { HKDF_T } from './scratch';
 
 const COUNTER: usize = memory.data(16, 16);
-
-/** PRK = HMAC(salt, ikm), written to out (32 bytes). An empty salt acts as 32 zero bytes. */
-export function hkdfExtract(saltPtr: usize, saltLen: usize, ikmPtr: usize, ikmLen: usize, out: usize): void {
-  hmacSetKey(saltPtr, saltLen);
-  hmacStart();
-  hmacUpdate(ikmPtr, ikmLen);
-  hmacFinish(out);
-}
 
 /** HKDF-Expand under the HMAC key already installed (the PRK). outLen must be <= 255 * 32. */
 export function hkdfExpandWithInstalledKey(infoPtr: usize, infoLen: usize, out: usize, outLen: usize): void {

@@ -8,7 +8,7 @@
 import { aesEncrypt8, aesExpandKey } from './aes';
 import { openMany, sealMany } from './batch';
 import { gcmAad, gcmDecrypt, gcmEncrypt, gcmFinish, gcmReset, gcmStart, gcmVerify } from './gcm';
-import { hkdfExpand, hkdfExpandMany, hkdfExtract } from './hkdf';
+import { hkdfExpand, hkdfExpandMany } from './hkdf';
 import { hmacFinish, hmacSetKey, hmacStart, hmacUpdate } from './hmac';
 import { layoutFits, SHA_INNER, wipeSecrets } from './scratch';
 import { sha256Final, sha256Init, sha256Update } from './sha256';
@@ -69,11 +69,6 @@ export function gcmEndDecrypt(tagPtr: usize): i32 {
   wipe();
   return ok;
 }
-/** Abandons an incremental message (wipes state). */
-export function gcmAbort(): void {
-  wipe();
-}
-
 // ---- Batches ----
 
 export function sealBatch(descPtr: usize, count: usize, keyLen: i32): i32 {
@@ -89,13 +84,6 @@ export function openBatch(descPtr: usize, count: usize, keyLen: i32, statusPtr: 
 }
 
 // ---- Hashes and KDF ----
-
-export function sha256(ptr: usize, len: usize, out: usize): void {
-  sha256Init(SHA_INNER);
-  sha256Update(SHA_INNER, ptr, len);
-  sha256Final(SHA_INNER, out);
-  wipe();
-}
 
 /** Incremental SHA-256 (for messages larger than the working region). */
 export function sha256Begin(): void {
@@ -119,19 +107,6 @@ export function hmacAbsorb(ptr: usize, len: usize): void {
 }
 export function hmacEnd(out: usize): void {
   hmacFinish(out);
-  wipe();
-}
-
-export function hmacSha256(keyPtr: usize, keyLen: usize, msgPtr: usize, msgLen: usize, out: usize): void {
-  hmacSetKey(keyPtr, keyLen);
-  hmacStart();
-  hmacUpdate(msgPtr, msgLen);
-  hmacFinish(out);
-  wipe();
-}
-
-export function hkdfSha256Extract(saltPtr: usize, saltLen: usize, ikmPtr: usize, ikmLen: usize, out: usize): void {
-  hkdfExtract(saltPtr, saltLen, ikmPtr, ikmLen, out);
   wipe();
 }
 

@@ -18,18 +18,14 @@ export interface CoreExports {
   gcmDecryptUpdate(src: number, dst: number, len: number): void;
   gcmEndEncrypt(tagPtr: number): void;
   gcmEndDecrypt(tagPtr: number): number;
-  gcmAbort(): void;
   sealBatch(descPtr: number, count: number, keyLen: number): number;
   openBatch(descPtr: number, count: number, keyLen: number, statusPtr: number): number;
-  sha256(ptr: number, len: number, out: number): void;
   sha256Begin(): void;
   sha256Absorb(ptr: number, len: number): void;
   sha256End(out: number): void;
   hmacBegin(keyPtr: number, keyLen: number): void;
   hmacAbsorb(ptr: number, len: number): void;
   hmacEnd(out: number): void;
-  hmacSha256(keyPtr: number, keyLen: number, msgPtr: number, msgLen: number, out: number): void;
-  hkdfSha256Extract(saltPtr: number, saltLen: number, ikmPtr: number, ikmLen: number, out: number): void;
   hkdfSha256Expand(prkPtr: number, prkLen: number, infoPtr: number, infoLen: number, out: number, outLen: number): void;
   hkdfSha256ExpandBatch(prkPtr: number, prkLen: number, descPtr: number, count: number, outLen: number, out: number): void;
 }

@@ -5,6 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { instantiateCore } from '../../src/core/_instance.js';
 import { loadCore, type Core } from '../../src/core/index.js';
 import { Rng } from '../_assert.js';
 
@@ -18,6 +19,27 @@ describe('vecseal/core vs node:crypto', () => {
   let core: Core;
   beforeAll(async () => {
     core = await loadCore();
+  });
+
+  it('the bitsliced AES block cipher alone (ECB export) matches aes-128-ecb and aes-256-ecb', async () => {
+    const x = await instantiateCore();
+    const rng = new Rng(0xaee5);
+    const base = x.heapBase();
+    x.memory.grow(1);
+    for (let t = 0; t < 50; t++) {
+      const keyLen = t % 2 ? 16 : 32;
+      const key = rng.bytes(keyLen);
+      const blocks = 8 * (1 + rng.int(8));
+      const pt = rng.bytes(16 * blocks);
+      const mem = new Uint8Array(x.memory.buffer);
+      mem.set(key, base);
+      mem.set(pt, base + 64);
+      expect(x.aesEcbEncrypt(base, keyLen, base + 64, base + 64, blocks)).toBe(0);
+      const c = createCipheriv(keyLen === 16 ? 'aes-128-ecb' : 'aes-256-ecb', key, null).setAutoPadding(false);
+      expect(Buffer.from(mem.subarray(base + 64, base + 64 + pt.length)).equals(Buffer.concat([c.update(pt), c.final()])), `case ${t}`).toBe(true);
+    }
+    expect(x.aesEcbEncrypt(base, 24, base + 64, base + 64, 8)).toBe(-1);
+    expect(x.aesEcbEncrypt(base, 32, base + 64, base + 64, 7)).toBe(-2);
   });
 
   it('AES-GCM encrypt and decrypt match on 200 random cases up to 65536 bytes', () => {
