@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { loadCore } from '../src/core/index.js';
-import { encodeContext, encodePayload, sealRecords, type RecordContext, type SuiteId } from '../src/format/index.js';
+import { encodeContext, encodePayload, keyIdOf, sealRecords, type RecordContext, type SuiteId } from '../src/format/index.js';
 import { hkdfInfo, nonceFor, parseRecord } from '../src/format/layout.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -62,7 +62,7 @@ const out = {
   cases: cases.map((c) => {
     const payloads = c.items.map((it) => encodePayload(it.vector, it.text, it.metadata));
     const sealed = sealRecords(core, { dek, dekId, keyVersion: c.keyVersion, suite: c.suite }, c.items.map((it, i) => ({ context: it.context, payload: payloads[i]! })), fromHex(c.salt));
-    const info = hkdfInfo(c.suite, core.sha256(new TextEncoder().encode(dekId)).subarray(0, 4), c.keyVersion);
+    const info = hkdfInfo(c.suite, keyIdOf(core, dekId), c.keyVersion);
     const okm = core.hkdfSha256(dek, fromHex(c.salt), info, c.suite === 0x01 ? 48 : 64);
     return {
       name: c.name,

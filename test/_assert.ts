@@ -55,17 +55,6 @@ export function assertThrowsCode(fn: () => unknown, code: string, label: string)
   throw new AssertionError(`${label}: expected an error with code ${code}, but nothing was thrown`);
 }
 
-export async function assertRejectsCode(p: Promise<unknown>, code: string, label: string): Promise<Error & { code?: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    if (e.code !== code) throw new AssertionError(`${label}: expected error code ${code}, got ${e.code ?? e.name}: ${e.message}`);
-    return e;
-  }
-  throw new AssertionError(`${label}: expected a rejection with code ${code}`);
-}
-
 /** Deterministic pseudo-random bytes (xorshift) so failures reproduce; not for keys in production. */
 export class Rng {
   private s: number;

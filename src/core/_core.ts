@@ -56,17 +56,8 @@ export class WasmCore implements Core {
   sha256(message: Uint8Array): Uint8Array {
     requireBytes('message', message);
     const out = new Uint8Array(HASH_BYTES);
-    const { x, arena } = this;
-    try {
-      x.sha256Begin();
-      this.absorb(message, (p, n) => x.sha256Absorb(p, n));
-      const o = arena.alloc(HASH_BYTES);
-      x.sha256End(o);
-      out.set(arena.u8.subarray(o, o + HASH_BYTES));
-    } finally {
-      x.wipe();
-      arena.wipe();
-    }
+    const { x } = this;
+    this.digestInto(out, message, () => x.sha256Begin(), (p, n) => x.sha256Absorb(p, n), (o) => x.sha256End(o));
     return out;
   }
 
@@ -125,6 +116,9 @@ export class WasmCore implements Core {
     const list = new ItemList('infos', infos);
     requireInteger('length', length, 0, HKDF_MAX_BYTES);
     if (list.count * length > MAX_TOTAL_BYTES) throw new InvalidInputError('count x length must be below 4 GiB; split the batch');
+    for (let i = 0; i < list.count; i++) {
+      if (list.length(i) > CHUNK_BYTES) throw new InvalidInputError(`infos[${i}] must be at most ${CHUNK_BYTES} bytes; got ${list.length(i)} bytes`);
+    }
     const out = new Uint8Array(list.count * length);
     const { x, arena } = this;
     let from = 0;
@@ -138,7 +132,6 @@ export class WasmCore implements Core {
         bytes += need;
         to++;
       }
-      if (list.length(from) > CHUNK_BYTES) throw new InvalidInputError(`infos[${from}] must be at most ${CHUNK_BYTES} bytes`);
       try {
         const n = to - from;
         const p = arena.put(prk);
@@ -244,6 +237,7 @@ export class WasmCore implements Core {
       aads,
       keyLength,
       aadLength: (i) => (aads ? aads.length(i) : 0),
+      boundAadLength: (i) => (aads ? aads.length(i) : sharedAad ? sharedAad.length : 0),
       key: (i) => {
         if (single) return single;
         const k = new Uint8Array(keyLength);
@@ -333,17 +327,9 @@ export class WasmCore implements Core {
       for (let k = 0; k < n; k++) {
         const i = from + k;
         const len = data.length(i);
-        const aadLen = plan.aads ? plan.aads.length(i) : plan.sharedAad ? plan.sharedAad.length : 0;
+        const aadLen = plan.boundAadLength(i);
         const d = l.dst + (offsets[i]! - outStart);
-        const w = (l.desc >>> 2) + k * 8;
-        u32[w] = s;
-        u32[w + 1] = d;
-        u32[w + 2] = len;
-        u32[w + 3] = a;
-        u32[w + 4] = aadLen;
-        u32[w + 5] = l.ivBase + k * IV_BYTES;
-        u32[w + 6] = plan.single ? l.keyBase : l.keyBase + k * plan.keyLength;
-        u32[w + 7] = d + len;
+        writeDescriptor(u32, l.desc, k, [s, d, len, a, aadLen, l.ivBase + k * IV_BYTES, plan.single ? l.keyBase : l.keyBase + k * plan.keyLength, d + len]);
         s += len;
         if (plan.aads) a += aadLen;
       }
@@ -382,17 +368,10 @@ export class WasmCore implements Core {
       for (let k = 0; k < n; k++) {
         const i = from + k;
         const len = data.length(i);
-        const aadLen = plan.aads ? plan.aads.length(i) : plan.sharedAad ? plan.sharedAad.length : 0;
+        const aadLen = plan.boundAadLength(i);
         if (len >= TAG_BYTES) {
-          const w = (l.desc >>> 2) + m * 8;
-          u32[w] = s;
-          u32[w + 1] = l.dst + (offsets[i]! - outStart);
-          u32[w + 2] = len - TAG_BYTES;
-          u32[w + 3] = a;
-          u32[w + 4] = aadLen;
-          u32[w + 5] = l.ivBase + k * IV_BYTES;
-          u32[w + 6] = plan.single ? l.keyBase : l.keyBase + k * plan.keyLength;
-          u32[w + 7] = s + len - TAG_BYTES;
+          const key = plan.single ? l.keyBase : l.keyBase + k * plan.keyLength;
+          writeDescriptor(u32, l.desc, m, [s, l.dst + (offsets[i]! - outStart), len - TAG_BYTES, a, aadLen, l.ivBase + k * IV_BYTES, key, s + len - TAG_BYTES]);
           index.push(i);
           m++;
         }
@@ -472,13 +451,21 @@ export class WasmCore implements Core {
 
   private hmacInto(key: Uint8Array, message: Uint8Array, out: Uint8Array): void {
     const { x, arena } = this;
-    try {
-      const k = arena.put(key);
-      x.hmacBegin(k, key.length);
+    const begin = () => {
+      x.hmacBegin(arena.put(key), key.length);
       arena.wipe(); // the key is now only in the module's scratch, as ipad/opad states
-      this.absorb(message, (p, n) => x.hmacAbsorb(p, n));
+    };
+    this.digestInto(out, message, begin, (p, n) => x.hmacAbsorb(p, n), (o) => x.hmacEnd(o));
+  }
+
+  /** Runs an incremental 32-byte digest (SHA-256 or HMAC) over message and copies it to out. */
+  private digestInto(out: Uint8Array, message: Uint8Array, begin: () => void, absorb: (ptr: number, len: number) => void, end: (outPtr: number) => void): void {
+    const { x, arena } = this;
+    try {
+      begin();
+      this.absorb(message, absorb);
       const o = arena.alloc(HASH_BYTES);
-      x.hmacEnd(o);
+      end(o);
       out.set(arena.u8.subarray(o, o + HASH_BYTES));
     } finally {
       x.wipe();
@@ -499,6 +486,14 @@ export class WasmCore implements Core {
   }
 }
 
+/**
+ * Writes descriptor `slot` of the table at descPtr: [src, dst, len, aad, aadLen, iv, key, tag], the
+ * layout assembly/batch.ts reads.
+ */
+function writeDescriptor(u32: Uint32Array, descPtr: number, slot: number, fields: readonly number[]): void {
+  u32.set(fields, (descPtr >>> 2) + slot * (DESC_BYTES >>> 2));
+}
+
 interface BatchPlan {
   single: Uint8Array | undefined;
   keys: FixedList | undefined;
@@ -506,7 +501,10 @@ interface BatchPlan {
   sharedAad: Uint8Array | undefined;
   aads: ItemList | undefined;
   keyLength: number;
+  /** Bytes of per-record AAD that record i adds to a chunk (0 with a shared AAD). */
   aadLength(i: number): number;
+  /** Bytes of AAD bound to record i (its own, or the shared one). */
+  boundAadLength(i: number): number;
   /** The shared key, or a fresh copy of record i's key that the caller wipes after use. */
   key(i: number): Uint8Array;
   iv(i: number): Uint8Array;

@@ -4,7 +4,7 @@
  * core-worker.browser.test.ts). It checks vecseal/core against Wycheproof and, on random inputs,
  * against the runtime's own WebCrypto.
  */
-import type { Core } from '../../src/core/index.js';
+import { packBytes, type Core } from '../../src/core/index.js';
 import { linearMemorySnapshot } from '../../src/core/_core.js';
 import { assert, assertBytes, assertThrowsCode, bytesEqual, fromHex, hex, Rng } from '../_assert.js';
 import aesGcmVectors from '../vectors/wycheproof/aes_gcm_test.json';
@@ -259,7 +259,7 @@ export const coreCases: CoreCase[] = [
           const sealed =
             mode === 'shared-key-array'
               ? core.sealBatch({ key, ivs: Array.from({ length: count }, (_, i) => ivs.subarray(12 * i, 12 * i + 12)), plaintexts, aads })
-              : core.sealBatch({ keys, ivs, plaintexts: packed(plaintexts), aads: packed(aads) });
+              : core.sealBatch({ keys, ivs, plaintexts: packBytes(plaintexts), aads: packBytes(aads) });
           assert(sealed.offsets.length === count + 1, `${mode} ${count}: offsets length`);
           for (let i = 0; i < count; i++) {
             const k = mode === 'shared-key-array' ? key : keys.subarray(keyLen * i, keyLen * (i + 1));
@@ -269,7 +269,7 @@ export const coreCases: CoreCase[] = [
           const opened =
             mode === 'shared-key-array'
               ? core.openBatch({ key, ivs, ciphertexts: sealed, aads })
-              : core.openBatch({ keys: Array.from({ length: count }, (_, i) => keys.subarray(keyLen * i, keyLen * (i + 1))), ivs, ciphertexts: sealed, aads: packed(aads) });
+              : core.openBatch({ keys: Array.from({ length: count }, (_, i) => keys.subarray(keyLen * i, keyLen * (i + 1))), ivs, ciphertexts: sealed, aads: packBytes(aads) });
           assert(opened.rejected === 0, `${mode} count ${count}: ${opened.rejected} rejected`);
           for (let i = 0; i < count; i++) {
             assertBytes(opened.plaintexts.bytes.subarray(opened.plaintexts.offsets[i]!, opened.plaintexts.offsets[i + 1]!), plaintexts[i]!, `${mode} open ${i}`);
@@ -331,7 +331,7 @@ export const coreCases: CoreCase[] = [
       const prk = core.hkdfExtract(ikm, salt);
       for (const [count, length] of [[0, 32], [1, 32], [17, 1], [31, 100], [5, 64]] as const) {
         const infos = Array.from({ length: count }, (_, i) => rng.unaligned(i % 4 === 0 ? 0 : rng.int(70)));
-        const out = core.hkdfExpandBatch(prk, packed(infos), length);
+        const out = core.hkdfExpandBatch(prk, packBytes(infos), length);
         assert(out.length === count * length, `output size ${out.length}`);
         for (let i = 0; i < count; i++) {
           assertBytes(out.subarray(i * length, (i + 1) * length), await webcryptoHkdf(ikm, salt, infos[i]!, length), `count ${count} info ${i}`);
@@ -400,14 +400,6 @@ export const coreCases: CoreCase[] = [
     },
   },
 ];
-
-function packed(list: Uint8Array[]): { bytes: Uint8Array; offsets: Uint32Array } {
-  const offsets = new Uint32Array(list.length + 1);
-  list.forEach((b, i) => (offsets[i + 1] = offsets[i]! + b.length));
-  const bytes = new Uint8Array(offsets[list.length]!);
-  list.forEach((b, i) => bytes.set(b, offsets[i]!));
-  return { bytes, offsets };
-}
 
 /**
  * The forms a key takes inside the core: its bytes, and the first two AES round keys (the key's

@@ -4,7 +4,7 @@
  * right error while the other records of the batch still open. Runs in Node and the three browsers.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadCore, type Core } from '../../src/core/index.js';
+import { loadCore, unpackBytes, type Core } from '../../src/core/index.js';
 import {
   decodePayload,
   encodeContext,
@@ -21,7 +21,6 @@ import vectors from '../vectors/format-v1.json';
 import { Rng } from '../_assert.js';
 
 const unhex = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16));
-const records = (p: { bytes: Uint8Array; offsets: Uint32Array }) => Array.from({ length: p.offsets.length - 1 }, (_, i) => p.bytes.slice(p.offsets[i]!, p.offsets[i + 1]!));
 
 describe('record format v1', () => {
   let core: Core;
@@ -45,7 +44,7 @@ describe('record format v1', () => {
     for (const c of vectors.cases) {
       const k: DataKey = { dek, dekId: vectors.dekId, keyVersion: c.keyVersion, suite: c.suite as 1 | 2 };
       const items = c.records.map((r) => ({ context: r.context as RecordContext, payload: unhex(r.payload) }));
-      const sealed = records(sealRecords(core, k, items, unhex(c.salt)));
+      const sealed = unpackBytes(sealRecords(core, k, items, unhex(c.salt)));
       expect(sealed.map((b) => Array.from(b))).toEqual(c.records.map((r) => Array.from(unhex(r.record))));
       const opened = openRecords(core, k, sealed, items.map((i) => i.context));
       opened.forEach((o, i) => expect(o.ok && Array.from(o.payload)).toEqual(Array.from(unhex(c.records[i]!.payload))));
@@ -63,7 +62,7 @@ describe('record format v1', () => {
         return { context: ctx(`${dtype}-${dim}`, dtype, dim), vector, text, metadata, payload: encodePayload(vector, text, metadata) };
       }),
     );
-    const sealed = records(sealRecords(core, key, items));
+    const sealed = unpackBytes(sealRecords(core, key, items));
     sealed.forEach((r, i) => expect(r.length).toBe(items[i]!.payload.length + 62));
     expect(overheadBytes()).toBe(62);
     const opened = openRecords(core, key, sealed, items.map((i) => i.context));
@@ -80,7 +79,7 @@ describe('record format v1', () => {
 
   it('rejects every single flipped byte, truncation and extension, and still opens the untouched records', () => {
     const items = [0, 1, 2].map((i) => ({ context: ctx(`r${i}`), payload: rng.bytes(32) }));
-    const good = records(sealRecords(core, key, items));
+    const good = unpackBytes(sealRecords(core, key, items));
     const target = good[1]!;
     for (let b = 0; b < target.length; b++) {
       const bad = target.slice();
@@ -105,7 +104,7 @@ describe('record format v1', () => {
 
   it('rejects a record moved to another row, collection or tenant, or relabelled dtype, dimension or model', () => {
     const item = { context: ctx('row-1', 'float32', 4, { modelId: 'm1', fields: { lang: 'en' } }), payload: rng.bytes(16) };
-    const [rec] = records(sealRecords(core, key, [item]));
+    const [rec] = unpackBytes(sealRecords(core, key, [item]));
     const moved: [string, RecordContext][] = [
       ['another record id', { ...item.context, recordId: 'row-2' }],
       ['another collection', { ...item.context, collection: 'other' }],
@@ -127,7 +126,7 @@ describe('record format v1', () => {
 
   it('a record does not open under another DEK, another DEK id or another key version, each with a distinct error', () => {
     const item = { context: ctx('k'), payload: rng.bytes(32) };
-    const [rec] = records(sealRecords(core, key, [item]));
+    const [rec] = unpackBytes(sealRecords(core, key, [item]));
     const otherDek = { ...key, dek: rng.bytes(32) };
     const [wrongDek] = openRecords(core, otherDek, [rec!], [item.context]);
     expect(!wrongDek!.ok && wrongDek!.error.message).toContain('commitment');
@@ -141,7 +140,7 @@ describe('record format v1', () => {
   it('suite 0x02 carries a 256-bit commitment (78 bytes overhead) and round-trips', () => {
     const item = { context: ctx('s2'), payload: rng.bytes(32) };
     const strong = { ...key, suite: 2 as const };
-    const [rec] = records(sealRecords(core, strong, [item]));
+    const [rec] = unpackBytes(sealRecords(core, strong, [item]));
     expect(rec!.length).toBe(32 + 78);
     const [res] = openRecords(core, key, [rec!], [item.context]);
     expect(res!.ok && Array.from(res!.payload)).toEqual(Array.from(item.payload));
@@ -149,8 +148,8 @@ describe('record format v1', () => {
 
   it('each batch gets a fresh salt, so sealing the same input twice gives different records', () => {
     const item = { context: ctx('same'), payload: new Uint8Array(32) };
-    const a = records(sealRecords(core, key, [item]))[0]!;
-    const b = records(sealRecords(core, key, [item]))[0]!;
+    const a = unpackBytes(sealRecords(core, key, [item]))[0]!;
+    const b = unpackBytes(sealRecords(core, key, [item]))[0]!;
     expect(Array.from(a.subarray(10, 26))).not.toEqual(Array.from(b.subarray(10, 26)));
     expect(Array.from(a)).not.toEqual(Array.from(b));
   });
