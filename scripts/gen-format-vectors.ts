@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { loadCore } from '../src/core/index.js';
+import { wasmBackend } from '../src/backends/index.js';
 import { encodeContext, encodePayload, keyIdOf, sealRecords, type RecordContext, type SuiteId } from '../src/format/index.js';
 import { hkdfInfo, nonceFor, parseRecord } from '../src/format/layout.js';
 
@@ -13,6 +14,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 
 const core = await loadCore();
+const backend = wasmBackend(core);
 const dek = fromHex('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
 const dekId = 'dek/acme/docs';
 
@@ -59,10 +61,10 @@ const out = {
   description: 'vecseal record format version 1 test vectors (FORMAT.md). Hex strings; contexts as JSON.',
   dek: hex(dek),
   dekId,
-  cases: cases.map((c) => {
+  cases: await Promise.all(cases.map(async (c) => {
     const payloads = c.items.map((it) => encodePayload(it.vector, it.text, it.metadata));
-    const sealed = sealRecords(core, { dek, dekId, keyVersion: c.keyVersion, suite: c.suite }, c.items.map((it, i) => ({ context: it.context, payload: payloads[i]! })), fromHex(c.salt));
-    const info = hkdfInfo(c.suite, keyIdOf(core, dekId), c.keyVersion);
+    const sealed = await sealRecords(backend, { dek, dekId, keyVersion: c.keyVersion, suite: c.suite }, c.items.map((it, i) => ({ context: it.context, payload: payloads[i]! })), fromHex(c.salt));
+    const info = hkdfInfo(c.suite, await keyIdOf(backend, dekId), c.keyVersion);
     const okm = core.hkdfSha256(dek, fromHex(c.salt), info, c.suite === 0x01 ? 48 : 64);
     return {
       name: c.name,
@@ -91,7 +93,7 @@ const out = {
         };
       }),
     };
-  }),
+  })),
 };
 writeFileSync(new URL('../test/vectors/format-v1.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
 console.log('wrote test/vectors/format-v1.json');

@@ -55,7 +55,7 @@ export function vectorByteLength(dtype: Dtype, dimension: number): number {
 }
 
 /** Checks the non-string fields of a context (strings are checked as they are encoded). */
-export function checkContext(ctx: RecordContext): void {
+export function checkContext(ctx: BatchContext): void {
   if (ctx === null || typeof ctx !== 'object') throw new InvalidInputError('context must be an object');
   if (!(ctx.dtype in DTYPE_CODES)) throw new InvalidInputError(`context.dtype must be one of ${Object.keys(DTYPE_CODES).join(', ')}; got ${String(ctx.dtype)}`);
   if (!Number.isInteger(ctx.dimension) || ctx.dimension < 0 || ctx.dimension > MAX_DIMENSION) {
@@ -63,33 +63,80 @@ export function checkContext(ctx: RecordContext): void {
   }
 }
 
+/** A context without its record id: what the records of one batch share. */
+export type BatchContext = Omit<RecordContext, 'recordId'>;
+
 /**
  * The canonical encoding of a context (FORMAT.md section 2).
  * @throws InvalidInputError for a missing or ill-typed field
  */
 export function encodeContext(ctx: RecordContext): Uint8Array {
-  checkContext(ctx);
-  const parts: [number, Uint8Array][] = [
-    [1, utf8('dekId', ctx.dekId)],
-    [2, utf8('collection', ctx.collection)],
-    [3, utf8('tenant', ctx.tenant)],
-    [4, utf8('recordId', ctx.recordId)],
-    [5, Uint8Array.of(DTYPE_CODES[ctx.dtype])],
-    [6, u32(ctx.dimension)],
+  return contextEncoder(ctx)(ctx.recordId);
+}
+
+/**
+ * The encodings of many contexts that differ only in their record id, packed in one buffer. The
+ * shared fields are checked and encoded once; only each id is encoded per record.
+ * @throws InvalidInputError for a bad shared field or record id (naming the index)
+ */
+export function encodeContexts(base: BatchContext, recordIds: readonly string[]): { bytes: Uint8Array; offsets: Uint32Array } {
+  const encode = contextEncoder(base);
+  const parts = recordIds.map((id, i) => {
+    try {
+      return encode(id);
+    } catch (err) {
+      throw new InvalidInputError(`record ${i}: ${(err as Error).message}`);
+    }
+  });
+  const offsets = new Uint32Array(parts.length + 1);
+  for (let i = 0; i < parts.length; i++) offsets[i + 1] = offsets[i]! + parts[i]!.length;
+  const bytes = new Uint8Array(offsets[parts.length]!);
+  for (let i = 0; i < parts.length; i++) bytes.set(parts[i]!, offsets[i]!);
+  return { bytes, offsets };
+}
+
+/**
+ * Returns a function that encodes the context `base` with a given record id. Tags 1-3 come before
+ * the record id (tag 4) and tags 5-8 after it, so both runs are encoded once.
+ */
+export function contextEncoder(base: BatchContext): (recordId: string) => Uint8Array {
+  checkContext(base as RecordContext);
+  const before = tlv([
+    [1, utf8('dekId', base.dekId)],
+    [2, utf8('collection', base.collection)],
+    [3, utf8('tenant', base.tenant)],
+  ]);
+  const afterParts: [number, Uint8Array][] = [
+    [5, Uint8Array.of(DTYPE_CODES[base.dtype])],
+    [6, u32(base.dimension)],
   ];
-  if (ctx.modelId !== undefined) parts.push([7, utf8('modelId', ctx.modelId)]);
-  if (ctx.fields !== undefined) {
-    if (ctx.fields === null || typeof ctx.fields !== 'object') throw new InvalidInputError('context.fields must be an object of strings');
-    const entries = Object.entries(ctx.fields).map(([k, v]) => [utf8(`fields key`, k), utf8(`fields.${k}`, v)] as const);
+  if (base.modelId !== undefined) afterParts.push([7, utf8('modelId', base.modelId)]);
+  if (base.fields !== undefined) {
+    if (base.fields === null || typeof base.fields !== 'object') throw new InvalidInputError('context.fields must be an object of strings');
+    const entries = Object.entries(base.fields).map(([k, v]) => [utf8(`fields key`, k), utf8(`fields.${k}`, v)] as const);
     entries.sort((a, b) => compareBytes(a[0], b[0]));
     for (const [k, v] of entries) {
       const value = new Uint8Array(4 + k.length + v.length);
       value.set(u32(k.length), 0);
       value.set(k, 4);
       value.set(v, 4 + k.length);
-      parts.push([8, value]);
+      afterParts.push([8, value]);
     }
   }
+  const after = tlv(afterParts);
+  return (recordId) => {
+    const id = utf8('recordId', recordId);
+    const out = new Uint8Array(before.length + 5 + id.length + after.length);
+    out.set(before, 0);
+    out[before.length] = 4;
+    new DataView(out.buffer).setUint32(before.length + 1, id.length, false);
+    out.set(id, before.length + 5);
+    out.set(after, before.length + 5 + id.length);
+    return out;
+  };
+}
+
+function tlv(parts: readonly [number, Uint8Array][]): Uint8Array {
   let total = 0;
   for (const [, v] of parts) total += 5 + v.length;
   const out = new Uint8Array(total);

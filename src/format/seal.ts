@@ -1,10 +1,13 @@
 /**
- * Sealing and opening version-1 records (FORMAT.md) with the core on the calling thread: one HKDF
- * derivation and one AES key schedule per batch, then one sealBatch/openBatch call for all records.
+ * Sealing and opening version-1 records (FORMAT.md) with any cipher backend: one HKDF derivation
+ * per batch (the batch key and its commitment), then AES-256-GCM over every record of the batch.
+ * Inputs and outputs are packed buffers, so a batch moves between threads as a few transfers.
  */
-import type { Core, PackedBytes } from '../core/index.js';
+import type { PackedBytes } from '../core/index.js';
+import type { CipherBackend } from '../backends/types.js';
+import { packSegments, segmentOf } from '../backends/_pack.js';
 import { AuthenticationError, FormatError, InvalidInputError, KeyStateError, type VecsealError } from '../errors.js';
-import { encodeContext, type RecordContext } from './context.js';
+import { encodeContext, encodeContexts, type BatchContext, type RecordContext } from './context.js';
 import {
   commitmentBytes,
   DEFAULT_SUITE,
@@ -16,6 +19,7 @@ import {
   parseRecord,
   SALT_BYTES,
   SUITES,
+  TAG_BYTES,
   type ParsedRecord,
   type SuiteId,
   writeFixedHeader,
@@ -42,12 +46,18 @@ export interface SealItem {
 
 export type OpenResult = { ok: true; payload: Uint8Array } | { ok: false; error: VecsealError };
 
-/** First four bytes of SHA-256 of the DEK id (FORMAT.md section 1). */
-export function keyIdOf(core: Core, dekId: string): Uint8Array {
-  return core.sha256(new TextEncoder().encode(dekId)).slice(0, KEY_ID_BYTES);
+/** Payloads of opened records in input order (a failed record's segment is empty) and each failure. */
+export interface OpenedRecords {
+  payloads: PackedBytes;
+  errors: (VecsealError | undefined)[];
 }
 
-function checkKey(key: DataKey): void {
+/** First four bytes of SHA-256 of the DEK id (FORMAT.md section 1). */
+export async function keyIdOf(backend: Pick<CipherBackend, 'sha256'>, dekId: string): Promise<Uint8Array> {
+  return (await backend.sha256(new TextEncoder().encode(dekId))).slice(0, KEY_ID_BYTES);
+}
+
+export function checkDataKey(key: DataKey): void {
   if (!(key?.dek instanceof Uint8Array) || key.dek.length !== DEK_BYTES) {
     throw new InvalidInputError(`dek must be ${DEK_BYTES} bytes; got ${key?.dek instanceof Uint8Array ? `${key.dek.length} bytes` : typeof key?.dek}`);
   }
@@ -59,62 +69,90 @@ function checkKey(key: DataKey): void {
 }
 
 /** okm = HKDF-SHA256(DEK, salt, info, 32 + C): the batch key and its commitment. */
-function deriveBatchKey(core: Core, key: DataKey, suite: SuiteId, keyId: Uint8Array, keyVersion: number, salt: Uint8Array): { encKey: Uint8Array; commitment: Uint8Array } {
-  const okm = core.hkdfSha256(key.dek, salt, hkdfInfo(suite, keyId, keyVersion), 32 + commitmentBytes(suite));
+async function deriveBatchKey(backend: CipherBackend, key: DataKey, suite: SuiteId, keyId: Uint8Array, salt: Uint8Array): Promise<{ encKey: Uint8Array; commitment: Uint8Array }> {
+  const okm = await backend.hkdfSha256(key.dek, salt, hkdfInfo(suite, keyId, key.keyVersion), 32 + commitmentBytes(suite));
   return { encKey: okm.subarray(0, 32), commitment: okm.subarray(32) };
 }
 
+function toPacked(list: PackedBytes | readonly Uint8Array[], what: string): PackedBytes {
+  if (Array.isArray(list)) {
+    list.forEach((p, i) => {
+      if (!(p instanceof Uint8Array)) throw new InvalidInputError(`${what}[${i}] must be a Uint8Array`);
+    });
+    return packSegments(list);
+  }
+  const packed = list as PackedBytes;
+  if (!(packed?.bytes instanceof Uint8Array) || !(packed.offsets instanceof Uint32Array)) throw new InvalidInputError(`${what} must be an array of Uint8Array or packed bytes`);
+  return packed;
+}
+
 /**
- * Seals a batch of records under one DEK with one fresh salt (or the given one, for test vectors).
+ * Seals a batch whose contexts are already encoded (encodeContexts). One fresh salt per batch (or
+ * the given one, for test vectors); record i gets index i.
  * @returns the records, packed, in input order
- * @throws InvalidInputError for a bad key, context or payload (nothing is sealed)
+ * @throws InvalidInputError for a bad key or mismatched counts (nothing is sealed)
  */
-export function sealRecords(core: Core, key: DataKey, items: readonly SealItem[], salt?: Uint8Array): PackedBytes {
-  checkKey(key);
-  if (!Array.isArray(items)) throw new InvalidInputError('items must be an array');
-  if (items.length > MAX_BATCH_RECORDS) throw new InvalidInputError('a batch holds at most 2^32 - 1 records');
+export async function sealEncoded(backend: CipherBackend, key: DataKey, contexts: PackedBytes, payloadList: PackedBytes | readonly Uint8Array[], salt?: Uint8Array): Promise<PackedBytes> {
+  checkDataKey(key);
+  const payloads = toPacked(payloadList, 'payloads');
+  const n = payloads.offsets.length - 1;
+  if (contexts.offsets.length - 1 !== n) throw new InvalidInputError(`${n} payloads but ${contexts.offsets.length - 1} contexts`);
+  if (n > MAX_BATCH_RECORDS) throw new InvalidInputError('a batch holds at most 2^32 - 1 records');
   const suite = key.suite ?? DEFAULT_SUITE;
   const h = headerBytes(suite);
   const batchSalt = salt ?? globalThis.crypto.getRandomValues(new Uint8Array(SALT_BYTES));
-  if (batchSalt.length !== SALT_BYTES) throw new InvalidInputError(`salt must be ${SALT_BYTES} bytes`);
-  const keyId = keyIdOf(core, key.dekId);
+  if (!(batchSalt instanceof Uint8Array) || batchSalt.length !== SALT_BYTES) throw new InvalidInputError(`salt must be ${SALT_BYTES} bytes`);
+  const keyId = await keyIdOf(backend, key.dekId);
 
-  // Validate everything before deriving a key or sealing a byte.
-  const aads: Uint8Array[] = [];
-  const headers: Uint8Array[] = [];
-  items.forEach((item, i) => {
-    const ctx = item?.context;
-    if (ctx?.dekId !== key.dekId) throw new InvalidInputError(`items[${i}].context.dekId does not name the key sealing the batch`);
-    if (!(item.payload instanceof Uint8Array)) throw new InvalidInputError(`items[${i}].payload must be a Uint8Array`);
-    const context = encodeContext(ctx);
-    const header = new Uint8Array(h);
-    writeFixedHeader(header, suite, keyId, key.keyVersion, batchSalt, i);
-    headers.push(header);
-    const aad = new Uint8Array(h + context.length);
-    aad.set(context, h);
-    aads.push(aad);
-  });
-
-  const { encKey, commitment } = deriveBatchKey(core, key, suite, keyId, key.keyVersion, batchSalt);
+  // Layout: record i = header || ciphertext || tag at out[recordAt[i]..]; AAD i = header || context.
+  const recordOffsets = new Uint32Array(n + 1);
+  const sealedAt = new Uint32Array(n);
+  const aadOffsets = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    sealedAt[i] = recordOffsets[i]! + h;
+    recordOffsets[i + 1] = recordOffsets[i]! + h + (payloads.offsets[i + 1]! - payloads.offsets[i]!) + TAG_BYTES;
+    aadOffsets[i + 1] = aadOffsets[i]! + h + (contexts.offsets[i + 1]! - contexts.offsets[i]!);
+  }
+  const out = new Uint8Array(recordOffsets[n]!);
+  const aads = new Uint8Array(aadOffsets[n]!);
+  const ivs = new Uint8Array(12 * n);
+  const { encKey, commitment } = await deriveBatchKey(backend, key, suite, keyId, batchSalt);
   try {
-    const ivs = new Uint8Array(12 * items.length);
-    for (let i = 0; i < items.length; i++) {
-      headers[i]!.set(commitment, FIXED_HEADER_BYTES);
-      aads[i]!.set(headers[i]!, 0);
+    const header = new Uint8Array(h);
+    header.set(commitment, FIXED_HEADER_BYTES);
+    for (let i = 0; i < n; i++) {
+      writeFixedHeader(header, suite, keyId, key.keyVersion, batchSalt, i);
+      out.set(header, recordOffsets[i]!);
+      aads.set(header, aadOffsets[i]!);
+      aads.set(segmentOf(contexts, i), aadOffsets[i]! + h);
       nonceFor(i, ivs, 12 * i);
     }
-    const sealed = core.sealBatch({ key: encKey, ivs, plaintexts: items.map((it) => it.payload), aads });
-    const offsets = new Uint32Array(items.length + 1);
-    for (let i = 0; i < items.length; i++) offsets[i + 1] = offsets[i]! + h + (sealed.offsets[i + 1]! - sealed.offsets[i]!);
-    const bytes = new Uint8Array(offsets[items.length]!);
-    for (let i = 0; i < items.length; i++) {
-      bytes.set(headers[i]!, offsets[i]!);
-      bytes.set(sealed.bytes.subarray(sealed.offsets[i]!, sealed.offsets[i + 1]!), offsets[i]! + h);
-    }
-    return { bytes, offsets };
+    await backend.sealInto(encKey, ivs, payloads, { bytes: aads, offsets: aadOffsets }, out, sealedAt);
+    return { bytes: out, offsets: recordOffsets };
   } finally {
     encKey.fill(0);
   }
+}
+
+/** Seals records whose contexts differ only in the record id. */
+export function sealBatch(backend: CipherBackend, key: DataKey, context: BatchContext, recordIds: readonly string[], payloads: PackedBytes | readonly Uint8Array[], salt?: Uint8Array): Promise<PackedBytes> {
+  checkDataKey(key);
+  if (context?.dekId !== key.dekId) throw new InvalidInputError('context.dekId does not name the key sealing the batch');
+  return sealEncoded(backend, key, encodeContexts(context, recordIds), payloads, salt);
+}
+
+/**
+ * Seals records with a context each (any mix of collections, dtypes ...; all under one DEK).
+ * @throws InvalidInputError for a bad key, context or payload (nothing is sealed)
+ */
+export function sealRecords(backend: CipherBackend, key: DataKey, items: readonly SealItem[], salt?: Uint8Array): Promise<PackedBytes> {
+  checkDataKey(key);
+  if (!Array.isArray(items)) throw new InvalidInputError('items must be an array');
+  const contexts = items.map((item, i) => {
+    if (item?.context?.dekId !== key.dekId) throw new InvalidInputError(`items[${i}].context.dekId does not name the key sealing the batch`);
+    return encodeContext(item.context);
+  });
+  return sealEncoded(backend, key, packSegments(contexts), items.map((it) => it.payload), salt);
 }
 
 /** Constant-time equality of two equal-length byte strings. */
@@ -125,69 +163,103 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+interface Pending {
+  parsed: ParsedRecord;
+  i: number;
+}
+
 /**
- * Opens records sealed under one DEK; each record gets its own result, so one bad record does not
- * stop the others. Records are grouped by salt, so each batch key is derived once.
+ * Opens records sealed under one DEK, with their contexts already encoded. Each record gets its own
+ * outcome, so one bad record does not stop the others; records are grouped by salt so each batch
+ * key is derived once.
  * @throws InvalidInputError if the key or the counts are wrong (per-record problems are results)
  */
-export function openRecords(core: Core, key: DataKey, records: readonly Uint8Array[], contexts: readonly RecordContext[]): OpenResult[] {
-  checkKey(key);
-  if (!Array.isArray(records) || !Array.isArray(contexts) || records.length !== contexts.length) {
-    throw new InvalidInputError('records and contexts must be arrays of the same length');
-  }
-  const keyId = keyIdOf(core, key.dekId);
-  const results: OpenResult[] = new Array(records.length);
-  const groups = new Map<string, { parsed: ParsedRecord; i: number; aad: Uint8Array }[]>();
-  records.forEach((record, i) => {
+export async function openEncoded(backend: CipherBackend, key: DataKey, recordList: PackedBytes | readonly Uint8Array[], contexts: PackedBytes): Promise<OpenedRecords> {
+  checkDataKey(key);
+  const records = Array.isArray(recordList) ? (recordList as readonly Uint8Array[]) : unpack(toPacked(recordList, 'records'));
+  const n = records.length;
+  if (contexts.offsets.length - 1 !== n) throw new InvalidInputError(`${n} records but ${contexts.offsets.length - 1} contexts`);
+  const keyId = await keyIdOf(backend, key.dekId);
+  const errors: (VecsealError | undefined)[] = new Array(n).fill(undefined);
+  const plaintexts: (Uint8Array | null)[] = new Array(n).fill(null);
+  const groups = new Map<string, Pending[]>();
+  for (let i = 0; i < n; i++) {
     try {
-      const parsed = parseRecord(record);
+      const parsed = parseRecord(records[i]!);
       if (!sameBytes(parsed.keyId, keyId)) throw new AuthenticationError('record was sealed under another data key (key id differs)');
       if (parsed.keyVersion !== key.keyVersion) {
         throw new KeyStateError(`record was sealed with key version ${parsed.keyVersion}; the key given is version ${key.keyVersion}`);
       }
-      const ctx = contexts[i]!;
-      if (ctx?.dekId !== key.dekId) throw new InvalidInputError(`contexts[${i}].dekId does not name the key given`);
-      const context = encodeContext(ctx);
-      const aad = new Uint8Array(parsed.header.length + context.length);
-      aad.set(parsed.header, 0);
-      aad.set(context, parsed.header.length);
-      const groupKey = `${parsed.suite}:${Array.from(parsed.salt).join(',')}`;
-      const group = groups.get(groupKey) ?? [];
-      group.push({ parsed, i, aad });
-      groups.set(groupKey, group);
+      const groupKey = String.fromCharCode(parsed.suite, ...parsed.salt);
+      const group = groups.get(groupKey);
+      if (group) group.push({ parsed, i });
+      else groups.set(groupKey, [{ parsed, i }]);
     } catch (err) {
-      results[i] = { ok: false, error: asVecsealError(err) };
+      errors[i] = asVecsealError(err);
     }
-  });
+  }
 
   for (const group of groups.values()) {
     const { suite, salt } = group[0]!.parsed;
-    const { encKey, commitment } = deriveBatchKey(core, key, suite, keyId, key.keyVersion, salt);
+    const { encKey, commitment } = await deriveBatchKey(backend, key, suite, keyId, salt);
     try {
       // Key commitment first: a record whose commitment differs was made under another key.
       const committed = group.filter((g) => {
         if (sameBytes(g.parsed.commitment, commitment)) return true;
-        results[g.i] = { ok: false, error: new AuthenticationError('key commitment mismatch: the record was sealed under another key') };
+        errors[g.i] = new AuthenticationError('key commitment mismatch: the record was sealed under another key');
         return false;
       });
       const ivs = new Uint8Array(12 * committed.length);
-      committed.forEach((g, k) => nonceFor(g.parsed.index, ivs, 12 * k));
-      const opened = core.openBatch({
-        key: encKey,
-        ivs,
-        ciphertexts: committed.map((g) => g.parsed.sealed),
-        aads: committed.map((g) => g.aad),
-      });
+      const aadOffsets = new Uint32Array(committed.length + 1);
       committed.forEach((g, k) => {
-        results[g.i] = opened.ok[k]
-          ? { ok: true, payload: opened.plaintexts.bytes.subarray(opened.plaintexts.offsets[k]!, opened.plaintexts.offsets[k + 1]!) }
-          : { ok: false, error: new AuthenticationError('record failed authentication: wrong context, or the record was tampered with') };
+        nonceFor(g.parsed.index, ivs, 12 * k);
+        aadOffsets[k + 1] = aadOffsets[k]! + g.parsed.header.length + (contexts.offsets[g.i + 1]! - contexts.offsets[g.i]!);
+      });
+      const aads = new Uint8Array(aadOffsets[committed.length]!);
+      committed.forEach((g, k) => {
+        aads.set(g.parsed.header, aadOffsets[k]!);
+        aads.set(segmentOf(contexts, g.i), aadOffsets[k]! + g.parsed.header.length);
+      });
+      const opened = await backend.open(encKey, ivs, committed.map((g) => g.parsed.sealed), { bytes: aads, offsets: aadOffsets });
+      committed.forEach((g, k) => {
+        if (opened.ok[k]) plaintexts[g.i] = segmentOf(opened.plaintexts, k);
+        else errors[g.i] = new AuthenticationError('record failed authentication: wrong context, or the record was tampered with');
       });
     } finally {
       encKey.fill(0);
     }
   }
-  return results;
+  return { payloads: packSegments(plaintexts), errors };
+}
+
+/** Opens records whose contexts differ only in the record id. */
+export function openBatch(backend: CipherBackend, key: DataKey, context: BatchContext, recordIds: readonly string[], records: PackedBytes | readonly Uint8Array[]): Promise<OpenedRecords> {
+  checkDataKey(key);
+  if (context?.dekId !== key.dekId) throw new InvalidInputError('context.dekId does not name the key given');
+  return openEncoded(backend, key, records, encodeContexts(context, recordIds));
+}
+
+/**
+ * Opens records with a context each.
+ * @throws InvalidInputError if the key or the counts are wrong, or a context is malformed
+ */
+export async function openRecords(backend: CipherBackend, key: DataKey, records: readonly Uint8Array[], contexts: readonly RecordContext[]): Promise<OpenResult[]> {
+  checkDataKey(key);
+  if (!Array.isArray(records) || !Array.isArray(contexts) || records.length !== contexts.length) {
+    throw new InvalidInputError('records and contexts must be arrays of the same length');
+  }
+  const encoded = contexts.map((ctx, i) => {
+    if (ctx?.dekId !== key.dekId) throw new InvalidInputError(`contexts[${i}].dekId does not name the key given`);
+    return encodeContext(ctx);
+  });
+  const { payloads, errors } = await openEncoded(backend, key, records, packSegments(encoded));
+  return errors.map((error, i) => (error ? { ok: false, error } : { ok: true, payload: segmentOf(payloads, i) }));
+}
+
+function unpack(list: PackedBytes): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i + 1 < list.offsets.length; i++) out.push(segmentOf(list, i));
+  return out;
 }
 
 function asVecsealError(err: unknown): VecsealError {

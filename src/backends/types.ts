@@ -1,0 +1,33 @@
+/**
+ * The cipher backends a batch of records can be sealed with. Every backend computes the same
+ * functions (SHA-256, HKDF-SHA256, AES-256-GCM), so all of them produce byte-identical records;
+ * they differ only in where the work runs and how fast it is for a given record size.
+ */
+import type { PackedBytes } from '../core/index.js';
+
+/** `wasm`: the constant-time core; `webcrypto`: crypto.subtle; `node`: node:crypto (Node only). */
+export type BackendName = 'wasm' | 'webcrypto' | 'node';
+/** What a caller may ask for: a backend by name, or `auto` (the fastest for the runtime and record size). */
+export type BackendChoice = BackendName | 'auto';
+
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'webcrypto', 'node'];
+
+export interface OpenedBatch {
+  /** Plaintexts in input order; a rejected record's segment is empty. */
+  plaintexts: PackedBytes;
+  /** ok[i] is 1 if record i authenticated. */
+  ok: Uint8Array;
+}
+
+export interface CipherBackend {
+  readonly name: BackendName;
+  sha256(data: Uint8Array): Promise<Uint8Array>;
+  hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
+  /**
+   * AES-256-GCM seals record i (ivs[12i..12i+12), plaintexts[i], aads[i]) and writes
+   * ciphertext || tag at out[at[i]..). Every output region must be large enough.
+   */
+  sealInto(key: Uint8Array, ivs: Uint8Array, plaintexts: PackedBytes, aads: PackedBytes, out: Uint8Array, at: Uint32Array): Promise<void>;
+  /** AES-256-GCM opens each ciphertext || tag; a record that fails authentication gets ok 0 and no bytes. */
+  open(key: Uint8Array, ivs: Uint8Array, sealed: readonly Uint8Array[], aads: PackedBytes): Promise<OpenedBatch>;
+}
