@@ -12,7 +12,10 @@ export type ErrorCode =
   | 'PROVIDER_ERROR'
   | 'POLICY_DENIED'
   | 'KEY_STATE'
-  | 'NOT_SUPPORTED';
+  | 'NOT_SUPPORTED'
+  | 'WORKER_CRASHED'
+  | 'ABORTED'
+  | 'CLOSED';
 
 /** Base class of every error the SDK throws on purpose. */
 export class VecsealError extends Error {
@@ -72,5 +75,26 @@ export class KeyStateError extends VecsealError {
 export class NotSupportedError extends VecsealError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('NOT_SUPPORTED', message, options);
+  }
+}
+
+/** A worker stopped (crashed, exited or closed itself) while it ran a task; the pool replaces it. */
+export class WorkerCrashedError extends VecsealError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('WORKER_CRASHED', message, options);
+  }
+}
+
+/** The caller's AbortSignal fired before the operation delivered its result; `cause` is the signal's reason. */
+export class AbortedError extends VecsealError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ABORTED', message, options);
+  }
+}
+
+/** The object (a worker pool, ...) was closed before or while the operation ran. */
+export class ClosedError extends VecsealError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CLOSED', message, options);
   }
 }

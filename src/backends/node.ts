@@ -7,7 +7,18 @@ import { NotSupportedError } from '../errors.js';
 import type { CipherBackend, OpenedBatch } from './types.js';
 import { packSegments, segmentOf } from './_pack.js';
 
-type NodeCrypto = typeof import('node:crypto');
+/** The part of node:crypto this backend uses, typed here because the build has no Node types. */
+interface GcmCipher {
+  setAAD(aad: Uint8Array): unknown;
+  update(data: Uint8Array): Uint8Array;
+  final(): Uint8Array;
+}
+interface NodeCrypto {
+  createHash(algorithm: 'sha256'): { update(data: Uint8Array): { digest(): Uint8Array } };
+  hkdfSync(digest: 'sha256', ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): ArrayBuffer;
+  createCipheriv(algorithm: 'aes-256-gcm', key: Uint8Array, iv: Uint8Array): GcmCipher & { getAuthTag(): Uint8Array };
+  createDecipheriv(algorithm: 'aes-256-gcm', key: Uint8Array, iv: Uint8Array): GcmCipher & { setAuthTag(tag: Uint8Array): unknown };
+}
 
 export async function nodeBackend(): Promise<CipherBackend> {
   let nc: NodeCrypto;

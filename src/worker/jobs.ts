@@ -1,0 +1,103 @@
+/**
+ * What a worker does: holds installed DEKs by handle and seals or opens one chunk of records at a
+ * time with its backend. The same runner serves `workers: 0` on the calling thread, so both paths run
+ * identical code. Every value in and out is structured-clone friendly (packed buffers, plain objects).
+ */
+import { loadBackend, type BackendChoice, type CipherBackend } from '../backends/index.js';
+import type { PackedBytes } from '../core/index.js';
+import { KeyStateError, type ErrorCode } from '../errors.js';
+import { checkDataKey, openBatch, sealBatch, type BatchContext, type DataKey, type SuiteId } from '../format/index.js';
+
+export interface KeyInstall {
+  handle: number;
+  dekId: string;
+  keyVersion: number;
+  suite?: SuiteId;
+  /** 32 raw bytes; the runner owns them from here on (wiped on eviction). */
+  dek: Uint8Array;
+}
+
+export interface SealJob {
+  handle: number;
+  context: BatchContext;
+  recordIds: readonly string[];
+  payloads: PackedBytes;
+  /** Only for reproducible test output; normally each chunk draws a fresh salt. */
+  salt?: Uint8Array;
+}
+
+export interface OpenJob {
+  handle: number;
+  context: BatchContext;
+  recordIds: readonly string[];
+  records: PackedBytes;
+}
+
+/** A per-record failure as plain data (error classes do not survive structured clone). */
+export interface RecordFailure {
+  code: ErrorCode;
+  message: string;
+}
+
+export interface OpenJobResult {
+  payloads: PackedBytes;
+  /** failures[i] is set for each record that did not open. */
+  failures: (RecordFailure | undefined)[];
+}
+
+export class JobRunner {
+  readonly #keys = new Map<number, DataKey>();
+  readonly #choice: BackendChoice;
+  #backend: Promise<CipherBackend> | undefined;
+
+  constructor(choice: BackendChoice) {
+    this.#choice = choice;
+  }
+
+  /** Loads the backend now, so the first batch does not pay for it (and a bad choice fails early). */
+  async start(): Promise<string> {
+    return (await this.#loaded()).name;
+  }
+
+  installKey(install: KeyInstall): void {
+    const key: DataKey = { dek: install.dek, dekId: install.dekId, keyVersion: install.keyVersion, ...(install.suite ? { suite: install.suite } : {}) };
+    checkDataKey(key);
+    this.evictKey(install.handle);
+    this.#keys.set(install.handle, key);
+  }
+
+  hasKey(handle: number): boolean {
+    return this.#keys.has(handle);
+  }
+
+  /** Wipes and forgets a DEK (no-op for an unknown handle). */
+  evictKey(handle: number): void {
+    this.#keys.get(handle)?.dek.fill(0);
+    this.#keys.delete(handle);
+  }
+
+  async seal(job: SealJob): Promise<PackedBytes> {
+    return sealBatch(await this.#loaded(), this.#key(job.handle), job.context, job.recordIds, job.payloads, job.salt);
+  }
+
+  async open(job: OpenJob): Promise<OpenJobResult> {
+    const { payloads, errors } = await openBatch(await this.#loaded(), this.#key(job.handle), job.context, job.recordIds, job.records);
+    return { payloads, failures: errors.map((e) => (e ? { code: e.code, message: e.message } : undefined)) };
+  }
+
+  /** Wipes every DEK. */
+  close(): void {
+    for (const handle of [...this.#keys.keys()]) this.evictKey(handle);
+  }
+
+  #key(handle: number): DataKey {
+    const key = this.#keys.get(handle);
+    if (!key) throw new KeyStateError(`data key handle ${handle} is not installed in this worker (evicted or never installed)`);
+    return key;
+  }
+
+  #loaded(): Promise<CipherBackend> {
+    this.#backend ??= loadBackend(this.#choice);
+    return this.#backend;
+  }
+}
