@@ -1,4 +1,4 @@
-import type { PackedBytes } from '../core/index.js';
+import type { ByteList, PackedBytes } from '../core/index.js';
 
 /** Packs byte strings into one buffer; a null entry becomes an empty segment. */
 export function packSegments(parts: readonly (Uint8Array | null)[]): PackedBytes {
@@ -13,4 +13,9 @@ export function packSegments(parts: readonly (Uint8Array | null)[]): PackedBytes
 
 export function segmentOf(list: { bytes: Uint8Array; offsets: Uint32Array }, i: number): Uint8Array {
   return list.bytes.subarray(list.offsets[i]!, list.offsets[i + 1]!);
+}
+
+/** Item i of a list given as arrays or packed. */
+export function itemAt(list: ByteList, i: number): Uint8Array {
+  return Array.isArray(list) ? (list as readonly Uint8Array[])[i]! : segmentOf(list as PackedBytes, i);
 }

@@ -33,7 +33,7 @@ export function sizeSwitchingBackend(small: CipherBackend, large: CipherBackend,
     name: small.name,
     sha256: (d) => small.sha256(d),
     hkdfSha256: (ikm, salt, info, length) => small.hkdfSha256(ikm, salt, info, length),
-    sealInto: (key, ivs, pts, aads, out, at) => pick(pts.bytes.length, at.length).sealInto(key, ivs, pts, aads, out, at),
+    sealInto: (key, ivs, pts, aads, outs) => pick(outs.reduce((n, o) => n + o.length - 16, 0), outs.length).sealInto(key, ivs, pts, aads, outs),
     open: (key, ivs, sealed, aads) => pick(sealed.reduce((n, r) => n + r.length, 0), sealed.length).open(key, ivs, sealed, aads),
   };
 }

@@ -5,7 +5,7 @@
  */
 import { NotSupportedError } from '../errors.js';
 import type { CipherBackend, OpenedBatch } from './types.js';
-import { packSegments, segmentOf } from './_pack.js';
+import { itemAt, packSegments } from './_pack.js';
 
 /** The part of node:crypto this backend uses, typed here because the build has no Node types. */
 interface GcmCipher {
@@ -36,17 +36,16 @@ export async function nodeBackend(): Promise<CipherBackend> {
     async hkdfSha256(ikm, salt, info, length) {
       return new Uint8Array(nc.hkdfSync('sha256', ikm, salt, info, length));
     },
-    async sealInto(key, ivs, plaintexts, aads, out, at) {
-      for (let i = 0; i < at.length; i++) {
+    async sealInto(key, ivs, plaintexts, aads, outs) {
+      for (let i = 0; i < outs.length; i++) {
+        const out = outs[i]!;
         const cipher = nc.createCipheriv('aes-256-gcm', key, ivs.subarray(12 * i, 12 * i + 12));
-        cipher.setAAD(segmentOf(aads, i));
-        let pos = at[i]!;
-        const head = cipher.update(segmentOf(plaintexts, i));
-        out.set(head, pos);
-        pos += head.length;
+        cipher.setAAD(itemAt(aads, i));
+        const head = cipher.update(itemAt(plaintexts, i));
+        out.set(head, 0);
         const tail = cipher.final();
-        out.set(tail, pos);
-        out.set(cipher.getAuthTag(), pos + tail.length);
+        out.set(tail, head.length);
+        out.set(cipher.getAuthTag(), head.length + tail.length);
       }
     },
     async open(key, ivs, sealed, aads): Promise<OpenedBatch> {
@@ -54,7 +53,7 @@ export async function nodeBackend(): Promise<CipherBackend> {
       const parts = sealed.map((record, i) => {
         if (record.length < 16) return null;
         const decipher = nc.createDecipheriv('aes-256-gcm', key, ivs.subarray(12 * i, 12 * i + 12));
-        decipher.setAAD(segmentOf(aads, i));
+        decipher.setAAD(itemAt(aads, i));
         decipher.setAuthTag(record.subarray(record.length - 16));
         const body = decipher.update(record.subarray(0, record.length - 16));
         try {

@@ -3,7 +3,7 @@
  * functions (SHA-256, HKDF-SHA256, AES-256-GCM), so all of them produce byte-identical records;
  * they differ only in where the work runs and how fast it is for a given record size.
  */
-import type { PackedBytes } from '../core/index.js';
+import type { ByteList, PackedBytes } from '../core/index.js';
 
 /** `wasm`: the constant-time core; `webcrypto`: crypto.subtle; `node`: node:crypto (Node only). */
 export type BackendName = 'wasm' | 'webcrypto' | 'node';
@@ -25,9 +25,9 @@ export interface CipherBackend {
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
   /**
    * AES-256-GCM seals record i (ivs[12i..12i+12), plaintexts[i], aads[i]) and writes
-   * ciphertext || tag at out[at[i]..). Every output region must be large enough.
+   * ciphertext || tag into outs[i], which is exactly plaintext length + 16 bytes.
    */
-  sealInto(key: Uint8Array, ivs: Uint8Array, plaintexts: PackedBytes, aads: PackedBytes, out: Uint8Array, at: Uint32Array): Promise<void>;
+  sealInto(key: Uint8Array, ivs: Uint8Array, plaintexts: ByteList, aads: ByteList, outs: readonly Uint8Array[]): Promise<void>;
   /** AES-256-GCM opens each ciphertext || tag; a record that fails authentication gets ok 0 and no bytes. */
-  open(key: Uint8Array, ivs: Uint8Array, sealed: readonly Uint8Array[], aads: PackedBytes): Promise<OpenedBatch>;
+  open(key: Uint8Array, ivs: Uint8Array, sealed: readonly Uint8Array[], aads: ByteList): Promise<OpenedBatch>;
 }

@@ -8,11 +8,9 @@ export function wasmBackend(core: Core): CipherBackend {
     name: 'wasm',
     sha256: async (data) => core.sha256(data),
     hkdfSha256: async (ikm, salt, info, length) => core.hkdfSha256(ikm, salt, info, length),
-    async sealInto(key, ivs, plaintexts, aads, out, at) {
+    async sealInto(key, ivs, plaintexts, aads, outs) {
       const sealed = core.sealBatch({ key, ivs, plaintexts, aads });
-      for (let i = 0; i < at.length; i++) {
-        out.set(sealed.bytes.subarray(sealed.offsets[i]!, sealed.offsets[i + 1]!), at[i]!);
-      }
+      for (let i = 0; i < outs.length; i++) outs[i]!.set(sealed.bytes.subarray(sealed.offsets[i]!, sealed.offsets[i + 1]!));
     },
     async open(key, ivs, sealed, aads): Promise<OpenedBatch> {
       const opened = core.openBatch({ key, ivs, ciphertexts: sealed, aads });

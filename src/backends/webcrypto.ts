@@ -6,7 +6,7 @@
  */
 import { NotSupportedError } from '../errors.js';
 import type { CipherBackend, OpenedBatch } from './types.js';
-import { packSegments, segmentOf } from './_pack.js';
+import { itemAt, packSegments } from './_pack.js';
 
 const TAG_BITS = 128;
 
@@ -29,13 +29,13 @@ export function webCryptoBackend(subtle: SubtleCrypto | undefined = globalThis.c
       const bits = await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: own(salt), info: own(info) }, base, 8 * length);
       return new Uint8Array(bits);
     },
-    async sealInto(key, ivs, plaintexts, aads, out, at) {
+    async sealInto(key, ivs, plaintexts, aads, outs) {
       const aes = await importAes(key, 'encrypt');
-      const count = at.length;
+      const count = outs.length;
       const jobs: Promise<void>[] = new Array(count);
       for (let i = 0; i < count; i++) {
-        const params = { name: 'AES-GCM', iv: own(ivs.subarray(12 * i, 12 * i + 12)), additionalData: own(segmentOf(aads, i)), tagLength: TAG_BITS };
-        jobs[i] = subtle.encrypt(params, aes, own(segmentOf(plaintexts, i))).then((ct) => out.set(new Uint8Array(ct), at[i]!));
+        const params = { name: 'AES-GCM', iv: own(ivs.subarray(12 * i, 12 * i + 12)), additionalData: own(itemAt(aads, i)), tagLength: TAG_BITS };
+        jobs[i] = subtle.encrypt(params, aes, own(itemAt(plaintexts, i))).then((ct) => outs[i]!.set(new Uint8Array(ct)));
       }
       await Promise.all(jobs);
     },
@@ -45,7 +45,7 @@ export function webCryptoBackend(subtle: SubtleCrypto | undefined = globalThis.c
       const parts = await Promise.all(
         sealed.map((record, i) =>
           subtle
-            .decrypt({ name: 'AES-GCM', iv: own(ivs.subarray(12 * i, 12 * i + 12)), additionalData: own(segmentOf(aads, i)), tagLength: TAG_BITS }, aes, own(record))
+            .decrypt({ name: 'AES-GCM', iv: own(ivs.subarray(12 * i, 12 * i + 12)), additionalData: own(itemAt(aads, i)), tagLength: TAG_BITS }, aes, own(record))
             .then(
               (pt) => {
                 ok[i] = 1;

@@ -19,5 +19,6 @@ export {
   type DataKey,
   type OpenedRecords,
   type OpenResult,
+  type SealedBatch,
   type SealItem,
 } from './seal.js';

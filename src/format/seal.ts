@@ -3,9 +3,9 @@
  * per batch (the batch key and its commitment), then AES-256-GCM over every record of the batch.
  * Inputs and outputs are packed buffers, so a batch moves between threads as a few transfers.
  */
-import type { PackedBytes } from '../core/index.js';
+import type { ByteList, PackedBytes } from '../core/index.js';
 import type { CipherBackend } from '../backends/types.js';
-import { packSegments, segmentOf } from '../backends/_pack.js';
+import { itemAt, packSegments, segmentOf } from '../backends/_pack.js';
 import { AuthenticationError, FormatError, InvalidInputError, KeyStateError, type VecsealError } from '../errors.js';
 import { encodeContext, encodeContexts, type BatchContext, type RecordContext } from './context.js';
 import {
@@ -74,28 +74,22 @@ async function deriveBatchKey(backend: CipherBackend, key: DataKey, suite: Suite
   return { encKey: okm.subarray(0, 32), commitment: okm.subarray(32) };
 }
 
-function toPacked(list: PackedBytes | readonly Uint8Array[], what: string): PackedBytes {
-  if (Array.isArray(list)) {
-    list.forEach((p, i) => {
-      if (!(p instanceof Uint8Array)) throw new InvalidInputError(`${what}[${i}] must be a Uint8Array`);
-    });
-    return packSegments(list);
-  }
-  const packed = list as PackedBytes;
-  if (!(packed?.bytes instanceof Uint8Array) || !(packed.offsets instanceof Uint32Array)) throw new InvalidInputError(`${what} must be an array of Uint8Array or packed bytes`);
-  return packed;
+/** Sealed records: each a view of exactly its bytes; `packed` set when they share one buffer. */
+export interface SealedBatch {
+  records: Uint8Array[];
+  packed: PackedBytes | undefined;
 }
 
 /**
  * Seals a batch whose contexts are already encoded (encodeContexts). One fresh salt per batch (or
  * the given one, for test vectors); record i gets index i.
- * @returns the records, packed, in input order
+ * @param layout 'packed': all records in one buffer (to transfer between threads); 'separate': each
+ *   record in its own buffer (to hand to the caller without another copy)
  * @throws InvalidInputError for a bad key or mismatched counts (nothing is sealed)
  */
-export async function sealEncoded(backend: CipherBackend, key: DataKey, contexts: PackedBytes, payloadList: PackedBytes | readonly Uint8Array[], salt?: Uint8Array): Promise<PackedBytes> {
+export async function sealEncoded(backend: CipherBackend, key: DataKey, contexts: PackedBytes, payloads: ByteList, salt?: Uint8Array, layout: 'packed' | 'separate' = 'packed'): Promise<SealedBatch> {
   checkDataKey(key);
-  const payloads = toPacked(payloadList, 'payloads');
-  const n = payloads.offsets.length - 1;
+  const n = countOf(payloads, 'payloads');
   if (contexts.offsets.length - 1 !== n) throw new InvalidInputError(`${n} payloads but ${contexts.offsets.length - 1} contexts`);
   if (n > MAX_BATCH_RECORDS) throw new InvalidInputError('a batch holds at most 2^32 - 1 records');
   const suite = key.suite ?? DEFAULT_SUITE;
@@ -104,16 +98,22 @@ export async function sealEncoded(backend: CipherBackend, key: DataKey, contexts
   if (!(batchSalt instanceof Uint8Array) || batchSalt.length !== SALT_BYTES) throw new InvalidInputError(`salt must be ${SALT_BYTES} bytes`);
   const keyId = await keyIdOf(backend, key.dekId);
 
-  // Layout: record i = header || ciphertext || tag at out[recordAt[i]..]; AAD i = header || context.
-  const recordOffsets = new Uint32Array(n + 1);
-  const sealedAt = new Uint32Array(n);
-  const aadOffsets = new Uint32Array(n + 1);
-  for (let i = 0; i < n; i++) {
-    sealedAt[i] = recordOffsets[i]! + h;
-    recordOffsets[i + 1] = recordOffsets[i]! + h + (payloads.offsets[i + 1]! - payloads.offsets[i]!) + TAG_BYTES;
-    aadOffsets[i + 1] = aadOffsets[i]! + h + (contexts.offsets[i + 1]! - contexts.offsets[i]!);
+  // Record i = header || ciphertext || tag; AAD i = header || context (all AADs in one buffer).
+  const records: Uint8Array[] = new Array(n);
+  const sealedParts: Uint8Array[] = new Array(n);
+  let packed: PackedBytes | undefined;
+  if (layout === 'packed') {
+    const offsets = new Uint32Array(n + 1);
+    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + h + itemAt(payloads, i).length + TAG_BYTES;
+    const bytes = new Uint8Array(offsets[n]!);
+    for (let i = 0; i < n; i++) records[i] = bytes.subarray(offsets[i]!, offsets[i + 1]!);
+    packed = { bytes, offsets };
+  } else {
+    for (let i = 0; i < n; i++) records[i] = new Uint8Array(h + itemAt(payloads, i).length + TAG_BYTES);
   }
-  const out = new Uint8Array(recordOffsets[n]!);
+  for (let i = 0; i < n; i++) sealedParts[i] = records[i]!.subarray(h);
+  const aadOffsets = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) aadOffsets[i + 1] = aadOffsets[i]! + h + (contexts.offsets[i + 1]! - contexts.offsets[i]!);
   const aads = new Uint8Array(aadOffsets[n]!);
   const ivs = new Uint8Array(12 * n);
   const { encKey, commitment } = await deriveBatchKey(backend, key, suite, keyId, batchSalt);
@@ -122,37 +122,51 @@ export async function sealEncoded(backend: CipherBackend, key: DataKey, contexts
     header.set(commitment, FIXED_HEADER_BYTES);
     for (let i = 0; i < n; i++) {
       writeFixedHeader(header, suite, keyId, key.keyVersion, batchSalt, i);
-      out.set(header, recordOffsets[i]!);
+      records[i]!.set(header, 0);
       aads.set(header, aadOffsets[i]!);
       aads.set(segmentOf(contexts, i), aadOffsets[i]! + h);
       nonceFor(i, ivs, 12 * i);
     }
-    await backend.sealInto(encKey, ivs, payloads, { bytes: aads, offsets: aadOffsets }, out, sealedAt);
-    return { bytes: out, offsets: recordOffsets };
+    await backend.sealInto(encKey, ivs, payloads, { bytes: aads, offsets: aadOffsets }, sealedParts);
+    return { records, packed };
   } finally {
     encKey.fill(0);
   }
 }
 
+function countOf(list: ByteList, what: string): number {
+  if (Array.isArray(list)) {
+    (list as readonly Uint8Array[]).forEach((p, i) => {
+      if (!(p instanceof Uint8Array)) throw new InvalidInputError(`${what}[${i}] must be a Uint8Array`);
+    });
+    return list.length;
+  }
+  const packed = list as PackedBytes;
+  if (!(packed?.bytes instanceof Uint8Array) || !(packed.offsets instanceof Uint32Array) || packed.offsets.length < 1) {
+    throw new InvalidInputError(`${what} must be an array of Uint8Array or packed bytes`);
+  }
+  return packed.offsets.length - 1;
+}
+
 /** Seals records whose contexts differ only in the record id. */
-export function sealBatch(backend: CipherBackend, key: DataKey, context: BatchContext, recordIds: readonly string[], payloads: PackedBytes | readonly Uint8Array[], salt?: Uint8Array): Promise<PackedBytes> {
+export function sealBatch(backend: CipherBackend, key: DataKey, context: BatchContext, recordIds: readonly string[], payloads: ByteList, salt?: Uint8Array, layout: 'packed' | 'separate' = 'packed'): Promise<SealedBatch> {
   checkDataKey(key);
   if (context?.dekId !== key.dekId) throw new InvalidInputError('context.dekId does not name the key sealing the batch');
-  return sealEncoded(backend, key, encodeContexts(context, recordIds), payloads, salt);
+  return sealEncoded(backend, key, encodeContexts(context, recordIds), payloads, salt, layout);
 }
 
 /**
  * Seals records with a context each (any mix of collections, dtypes ...; all under one DEK).
  * @throws InvalidInputError for a bad key, context or payload (nothing is sealed)
  */
-export function sealRecords(backend: CipherBackend, key: DataKey, items: readonly SealItem[], salt?: Uint8Array): Promise<PackedBytes> {
+export async function sealRecords(backend: CipherBackend, key: DataKey, items: readonly SealItem[], salt?: Uint8Array): Promise<PackedBytes> {
   checkDataKey(key);
   if (!Array.isArray(items)) throw new InvalidInputError('items must be an array');
   const contexts = items.map((item, i) => {
     if (item?.context?.dekId !== key.dekId) throw new InvalidInputError(`items[${i}].context.dekId does not name the key sealing the batch`);
     return encodeContext(item.context);
   });
-  return sealEncoded(backend, key, packSegments(contexts), items.map((it) => it.payload), salt);
+  return (await sealEncoded(backend, key, packSegments(contexts), items.map((it) => it.payload), salt)).packed!;
 }
 
 /** Constant-time equality of two equal-length byte strings. */
@@ -174,9 +188,10 @@ interface Pending {
  * key is derived once.
  * @throws InvalidInputError if the key or the counts are wrong (per-record problems are results)
  */
-export async function openEncoded(backend: CipherBackend, key: DataKey, recordList: PackedBytes | readonly Uint8Array[], contexts: PackedBytes): Promise<OpenedRecords> {
+export async function openEncoded(backend: CipherBackend, key: DataKey, recordList: ByteList, contexts: PackedBytes): Promise<OpenedRecords> {
   checkDataKey(key);
-  const records = Array.isArray(recordList) ? (recordList as readonly Uint8Array[]) : unpack(toPacked(recordList, 'records'));
+  countOf(recordList, 'records');
+  const records = Array.isArray(recordList) ? (recordList as readonly Uint8Array[]) : unpack(recordList as PackedBytes);
   const n = records.length;
   if (contexts.offsets.length - 1 !== n) throw new InvalidInputError(`${n} records but ${contexts.offsets.length - 1} contexts`);
   const keyId = await keyIdOf(backend, key.dekId);
@@ -233,7 +248,7 @@ export async function openEncoded(backend: CipherBackend, key: DataKey, recordLi
 }
 
 /** Opens records whose contexts differ only in the record id. */
-export function openBatch(backend: CipherBackend, key: DataKey, context: BatchContext, recordIds: readonly string[], records: PackedBytes | readonly Uint8Array[]): Promise<OpenedRecords> {
+export function openBatch(backend: CipherBackend, key: DataKey, context: BatchContext, recordIds: readonly string[], records: ByteList): Promise<OpenedRecords> {
   checkDataKey(key);
   if (context?.dekId !== key.dekId) throw new InvalidInputError('context.dekId does not name the key given');
   return openEncoded(backend, key, records, encodeContexts(context, recordIds));

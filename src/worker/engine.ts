@@ -55,8 +55,6 @@ export function defaultWorkerCount(): number {
   return Math.max(1, cores - 1);
 }
 
-type Runner = Pick<JobRunner, 'installKey' | 'hasKey' | 'evictKey' | 'seal' | 'open' | 'close'>;
-
 export class Engine {
   readonly workers: number;
   readonly backend: BackendChoice;
@@ -128,12 +126,14 @@ export class Engine {
   async seal(handle: number, context: BatchContext, recordIds: readonly string[], payloads: readonly Uint8Array[], options: RunOptions = {}): Promise<Uint8Array[]> {
     this.#open();
     const chunks = splitByBytes(payloads, this.#pool ? this.workers : 1);
-    const results = await this.#runChunks(handle, chunks, payloads.length, options, (runner, [from, to]) => {
+    const results = await this.#runChunks(handle, chunks, payloads.length, options, async (runner, [from, to]) => {
+      const recordIdsPart = recordIds.slice(from, to);
+      if (runner instanceof JobRunner) return runner.sealSeparate({ handle, context, recordIds: recordIdsPart, payloads: payloads.slice(from, to) });
       const packed = packRange(payloads, from, to);
-      const job = { handle, context, recordIds: recordIds.slice(from, to), payloads: packed };
-      return this.#inline ? runner.seal(job) : (runner as Remote<SealWorkerApi>).seal(transfer(job, [packed.bytes.buffer, packed.offsets.buffer])) as Promise<PackedBytes>;
+      const sealed = await runner.seal(transfer({ handle, context, recordIds: recordIdsPart, payloads: packed }, [packed.bytes.buffer, packed.offsets.buffer]));
+      return segments(sealed, (b, start, end) => b.slice(start, end));
     });
-    return results.flatMap((packed) => segments(packed, (b, from, to) => b.slice(from, to)));
+    return results.flat();
   }
 
   /**
@@ -143,10 +143,11 @@ export class Engine {
   async open(handle: number, context: BatchContext, recordIds: readonly string[], records: readonly Uint8Array[], options: RunOptions = {}): Promise<{ payloads: Uint8Array[]; errors: (VecsealError | undefined)[] }> {
     this.#open();
     const chunks = splitByBytes(records, this.#pool ? this.workers : 1);
-    const results = await this.#runChunks(handle, chunks, records.length, options, (runner, [from, to]) => {
+    const results = await this.#runChunks(handle, chunks, records.length, options, async (runner, [from, to]) => {
+      const recordIdsPart = recordIds.slice(from, to);
+      if (runner instanceof JobRunner) return runner.open({ handle, context, recordIds: recordIdsPart, records: records.slice(from, to) });
       const packed = packRange(records, from, to);
-      const job = { handle, context, recordIds: recordIds.slice(from, to), records: packed };
-      return this.#inline ? runner.open(job) : ((runner as Remote<SealWorkerApi>).open(transfer(job, [packed.bytes.buffer, packed.offsets.buffer])) as Promise<OpenJobResult>);
+      return (await runner.open(transfer({ handle, context, recordIds: recordIdsPart, records: packed }, [packed.bytes.buffer, packed.offsets.buffer]))) as OpenJobResult;
     });
     const failures: (RecordFailure | undefined)[] = results.flatMap((r) => r.failures);
     const payloads = results.flatMap((r) => segments(r.payloads, (b, from, to) => b.subarray(from, to)));
@@ -169,7 +170,7 @@ export class Engine {
     }
   }
 
-  async #runChunks<T>(handle: number, chunks: [number, number][], total: number, options: RunOptions, run: (runner: Runner | Remote<SealWorkerApi>, range: [number, number]) => Promise<T>): Promise<T[]> {
+  async #runChunks<T>(handle: number, chunks: [number, number][], total: number, options: RunOptions, run: (runner: JobRunner | Remote<SealWorkerApi>, range: [number, number]) => Promise<T>): Promise<T[]> {
     const entry = this.#keys.get(handle);
     if (!entry) throw new InvalidInputError(`unknown data key handle ${handle}`);
     const { signal, onProgress } = options;
@@ -180,61 +181,102 @@ export class Engine {
       onProgress?.(done, total);
       return value;
     };
-    if (this.#inline) {
-      await this.#ensureKey(this.#inline, handle, entry);
-      const out: T[] = [];
-      for (const range of chunks) {
-        if (signal?.aborted) throw new AbortedError('the batch was aborted');
-        out.push(finish(await run(this.#inline, range), range));
-      }
-      return out;
-    }
-    const pool = this.#pool!;
-    // If one chunk fails, the others are abandoned: the batch fails as a whole.
-    const abandon = new AbortController();
-    const onAbort = () => abandon.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // The DEK is fetched at most once per batch, for whichever runners lack it, and wiped after.
+    const fetched = new KeyHandOver(entry.source);
     try {
-      return await Promise.all(
-        chunks.map((range) =>
-          pool.run(
-            async (remote) => {
-              await this.#ensureKey(remote, handle, entry);
-              return finish(await run(remote, range), range);
-            },
-            { signal: abandon.signal },
-          ),
-        ),
-      ).catch((err) => {
-        abandon.abort();
-        if (signal?.aborted) throw new AbortedError('the batch was aborted', { cause: err });
-        throw err;
+      if (this.#inline) {
+        await this.#ensureKey(this.#inline, handle, entry, fetched);
+        const out: T[] = [];
+        for (const range of chunks) {
+          if (signal?.aborted) throw new AbortedError('the batch was aborted');
+          out.push(finish(await run(this.#inline, range), range));
+        }
+        return out;
+      }
+      return await this.#runOnPool(chunks, signal, async (remote, range) => {
+        await this.#ensureKey(remote, handle, entry, fetched);
+        return finish(await run(remote, range), range);
       });
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      fetched.wipe();
+    }
+  }
+
+  /**
+   * Runs every chunk on the pool; the first failure or an abort fails the whole batch at once, and
+   * chunks that have not started by then are skipped when their turn comes.
+   */
+  async #runOnPool<T>(chunks: [number, number][], signal: AbortSignal | undefined, task: (remote: Remote<SealWorkerApi>, range: [number, number]) => Promise<T>): Promise<T[]> {
+    let stopped = false;
+    const all = Promise.all(
+      chunks.map((range) =>
+        this.#pool!.run(async (remote) => {
+          if (stopped || signal?.aborted) throw new AbortedError('the batch was aborted');
+          return task(remote, range);
+        }),
+      ),
+    );
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(new AbortedError('the batch was aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([all, aborted]);
+    } catch (err) {
+      all.catch(() => undefined); // the rest settle on their own
+      if (signal?.aborted && !(err instanceof AbortedError)) throw new AbortedError('the batch was aborted', { cause: err });
+      throw err;
+    } finally {
+      stopped = true;
+      signal?.removeEventListener('abort', onAbort!);
     }
   }
 
   /** Installs the DEK into one runner if it does not hold it yet. */
-  async #ensureKey(runner: Runner | Remote<SealWorkerApi>, handle: number, entry: KeyEntry): Promise<void> {
+  async #ensureKey(runner: JobRunner | Remote<SealWorkerApi>, handle: number, entry: KeyEntry, fetched: KeyHandOver): Promise<void> {
     const key = runner as object;
     let set = this.#installed.get(key);
     if (!set) this.#installed.set(key, (set = new Set()));
     if (set.has(handle)) return;
-    const dek = await entry.source();
-    try {
-      const install = { handle, ...entry.ref, dek };
-      if (this.#inline) this.#inline.installKey({ ...install, dek: dek.slice() });
-      else await (runner as Remote<SealWorkerApi>).installKey(transfer(install, [dek.buffer]));
-      set.add(handle);
-    } finally {
-      // After a transfer this buffer is detached (byteLength 0); otherwise wipe our copy.
-      if (dek.byteLength > 0) dek.fill(0);
-    }
+    const dek = await fetched.copy();
+    const install = { handle, ...entry.ref, dek };
+    if (runner instanceof JobRunner) runner.installKey(install);
+    else await runner.installKey(transfer(install, [dek.buffer]));
+    set.add(handle);
   }
 
   #open(): void {
     if (this.#closed) throw new ClosedError('this vecseal engine is closed');
+  }
+}
+
+/** A DEK fetched from its source on first need, copied out to each runner, then wiped. */
+class KeyHandOver {
+  readonly #source: DekSource;
+  #pending: Promise<Uint8Array> | undefined;
+  #dek: Uint8Array | undefined;
+  #wiped = false;
+
+  constructor(source: DekSource) {
+    this.#source = source;
+  }
+
+  /** A copy the receiver owns (a worker gets it transferred, so no copy stays behind). */
+  async copy(): Promise<Uint8Array> {
+    this.#pending ??= this.#source().then((dek) => {
+      this.#dek = dek;
+      if (this.#wiped) dek.fill(0); // arrived after the batch ended
+      return dek;
+    });
+    const dek = await this.#pending;
+    if (this.#wiped) throw new AbortedError('the batch ended before its key arrived');
+    return dek.slice();
+  }
+
+  wipe(): void {
+    this.#wiped = true;
+    this.#dek?.fill(0);
   }
 }
 

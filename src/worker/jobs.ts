@@ -4,7 +4,7 @@
  * identical code. Every value in and out is structured-clone friendly (packed buffers, plain objects).
  */
 import { loadBackend, type BackendChoice, type CipherBackend } from '../backends/index.js';
-import type { PackedBytes } from '../core/index.js';
+import type { ByteList, PackedBytes } from '../core/index.js';
 import { KeyStateError, type ErrorCode } from '../errors.js';
 import { checkDataKey, openBatch, sealBatch, type BatchContext, type DataKey, type SuiteId } from '../format/index.js';
 
@@ -21,7 +21,8 @@ export interface SealJob {
   handle: number;
   context: BatchContext;
   recordIds: readonly string[];
-  payloads: PackedBytes;
+  /** Packed when the job crosses to a worker; arrays when it runs on the calling thread. */
+  payloads: ByteList;
   /** Only for reproducible test output; normally each chunk draws a fresh salt. */
   salt?: Uint8Array;
 }
@@ -30,7 +31,7 @@ export interface OpenJob {
   handle: number;
   context: BatchContext;
   recordIds: readonly string[];
-  records: PackedBytes;
+  records: ByteList;
 }
 
 /** A per-record failure as plain data (error classes do not survive structured clone). */
@@ -76,8 +77,14 @@ export class JobRunner {
     this.#keys.delete(handle);
   }
 
+  /** Seals into one buffer (what a worker transfers back). */
   async seal(job: SealJob): Promise<PackedBytes> {
-    return sealBatch(await this.#loaded(), this.#key(job.handle), job.context, job.recordIds, job.payloads, job.salt);
+    return (await sealBatch(await this.#loaded(), this.#key(job.handle), job.context, job.recordIds, job.payloads, job.salt, 'packed')).packed!;
+  }
+
+  /** Seals each record into its own buffer (on the calling thread, to hand to the caller as is). */
+  async sealSeparate(job: SealJob): Promise<Uint8Array[]> {
+    return (await sealBatch(await this.#loaded(), this.#key(job.handle), job.context, job.recordIds, job.payloads, job.salt, 'separate')).records;
   }
 
   async open(job: OpenJob): Promise<OpenJobResult> {

@@ -158,8 +158,8 @@ describe.each(backendNames())('record format v1 with the %s backend', (name) => 
   });
 
   it('validates before sealing: bad key, mismatched DEK id, short payload fields, unknown dtype, lone surrogates', async () => {
-    expect(() => sealRecords(backend, { ...key, dek: new Uint8Array(16) }, [])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
-    expect(() => sealRecords(backend, key, [{ context: { ...ctx('x'), dekId: 'other' }, payload: new Uint8Array(32) }])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    await expect(sealRecords(backend, { ...key, dek: new Uint8Array(16) }, [])).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(sealRecords(backend, key, [{ context: { ...ctx('x'), dekId: 'other' }, payload: new Uint8Array(32) }])).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     expect(() => encodeContext({ ...ctx('x'), dtype: 'float64' as Dtype })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
     expect(() => encodeContext({ ...ctx('x'), recordId: 'a\uD800b' })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
     expect(() => encodeContext({ ...ctx('x'), dimension: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
