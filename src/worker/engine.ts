@@ -130,8 +130,7 @@ export class Engine {
       const recordIdsPart = recordIds.slice(from, to);
       if (runner instanceof JobRunner) return runner.sealSeparate({ handle, context, recordIds: recordIdsPart, payloads: payloads.slice(from, to) });
       const packed = packRange(payloads, from, to);
-      const sealed = await runner.seal(transfer({ handle, context, recordIds: recordIdsPart, payloads: packed }, [packed.bytes.buffer, packed.offsets.buffer]));
-      return segments(sealed, (b, start, end) => b.slice(start, end));
+      return runner.seal(transfer({ handle, context, recordIds: recordIdsPart, payloads: packed }, [packed.bytes.buffer, packed.offsets.buffer]));
     });
     return results.flat();
   }

@@ -31,9 +31,10 @@ const api = {
   evictKey(handle: number): void {
     runner?.evictKey(handle);
   },
+  /** Each record comes back in its own buffer, transferred: the calling thread copies nothing. */
   async seal(job: SealJob) {
-    const records = await started().seal(job);
-    return transfer(records, [records.bytes.buffer, records.offsets.buffer]);
+    const records = await started().sealSeparate(job);
+    return transfer(records, records.map((r) => r.buffer));
   },
   async open(job: OpenJob) {
     const result = await started().open(job);
