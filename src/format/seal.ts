@@ -46,9 +46,10 @@ export interface SealItem {
 
 export type OpenResult = { ok: true; payload: Uint8Array } | { ok: false; error: VecsealError };
 
-/** Payloads of opened records in input order (a failed record's segment is empty) and each failure. */
+/** Payloads of opened records in input order and each failure. */
 export interface OpenedRecords {
-  payloads: PackedBytes;
+  /** Views of each opened payload (empty for a record that failed). */
+  payloads: Uint8Array[];
   errors: (VecsealError | undefined)[];
 }
 
@@ -244,7 +245,8 @@ export async function openEncoded(backend: CipherBackend, key: DataKey, recordLi
       encKey.fill(0);
     }
   }
-  return { payloads: packSegments(plaintexts), errors };
+  const none = new Uint8Array(0);
+  return { payloads: plaintexts.map((p) => p ?? none), errors };
 }
 
 /** Opens records whose contexts differ only in the record id. */
@@ -268,7 +270,7 @@ export async function openRecords(backend: CipherBackend, key: DataKey, records:
     return encodeContext(ctx);
   });
   const { payloads, errors } = await openEncoded(backend, key, records, packSegments(encoded));
-  return errors.map((error, i) => (error ? { ok: false, error } : { ok: true, payload: segmentOf(payloads, i) }));
+  return errors.map((error, i) => (error ? { ok: false, error } : { ok: true, payload: payloads[i]! }));
 }
 
 function unpack(list: PackedBytes): Uint8Array[] {

@@ -36,9 +36,16 @@ export function vectorToBytes(vector: VectorArray, dtype: Dtype, dimension: numb
   return bytes;
 }
 
-/** A fresh, aligned typed array holding the vector in `bytes` (which may sit at any offset). */
+/**
+ * An aligned typed array holding the vector in `bytes` (which may sit at any offset): a view of the same
+ * memory when `bytes` spans its whole buffer, otherwise a copy.
+ */
 export function bytesToVector<D extends Dtype>(bytes: Uint8Array, dtype: D): VectorTypes[D] {
   const Ctor = CTORS[dtype];
+  // Bytes that own their whole (non-shared) buffer are taken over without a copy.
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+    return new Ctor(bytes.buffer) as VectorTypes[D];
+  }
   const out = new Ctor(bytes.length / Ctor.BYTES_PER_ELEMENT);
   new Uint8Array(out.buffer).set(bytes);
   return out as VectorTypes[D];

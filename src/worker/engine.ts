@@ -149,7 +149,7 @@ export class Engine {
       return (await runner.open(transfer({ handle, context, recordIds: recordIdsPart, records: packed }, [packed.bytes.buffer, packed.offsets.buffer]))) as OpenJobResult;
     });
     const failures: (RecordFailure | undefined)[] = results.flatMap((r) => r.failures);
-    const payloads = results.flatMap((r) => segments(r.payloads, (b, from, to) => b.subarray(from, to)));
+    const payloads = results.flatMap((r) => r.payloads);
     return { payloads, errors: failures.map((f) => (f ? reviveError(f) : undefined)) };
   }
 
@@ -305,10 +305,4 @@ function packRange(items: readonly Uint8Array[], from: number, to: number): Pack
   const bytes = new Uint8Array(offsets[to - from]!);
   for (let i = from; i < to; i++) bytes.set(items[i]!, offsets[i - from]!);
   return { bytes, offsets };
-}
-
-function segments(list: PackedBytes, cut: (bytes: Uint8Array, from: number, to: number) => Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = new Array(list.offsets.length - 1);
-  for (let i = 0; i < out.length; i++) out[i] = cut(list.bytes, list.offsets[i]!, list.offsets[i + 1]!);
-  return out;
 }

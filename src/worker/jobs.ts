@@ -41,7 +41,8 @@ export interface RecordFailure {
 }
 
 export interface OpenJobResult {
-  payloads: PackedBytes;
+  /** Each payload in a buffer of its own (empty for a failed record), so it can be transferred and kept. */
+  payloads: Uint8Array[];
   /** failures[i] is set for each record that did not open. */
   failures: (RecordFailure | undefined)[];
 }
@@ -89,7 +90,7 @@ export class JobRunner {
 
   async open(job: OpenJob): Promise<OpenJobResult> {
     const { payloads, errors } = await openBatch(await this.#loaded(), this.#key(job.handle), job.context, job.recordIds, job.records);
-    return { payloads, failures: errors.map((e) => (e ? { code: e.code, message: e.message } : undefined)) };
+    return { payloads: payloads.map(ownBuffer), failures: errors.map((e) => (e ? { code: e.code, message: e.message } : undefined)) };
   }
 
   /** Wipes every DEK. */
@@ -107,4 +108,13 @@ export class JobRunner {
     this.#backend ??= loadBackend(this.#choice);
     return this.#backend;
   }
+}
+
+/** The bytes in a buffer of their own: the view itself if it already spans its whole buffer. */
+export function ownBuffer(view: Uint8Array): Uint8Array {
+  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && !isShared(view.buffer) ? view : view.slice();
+}
+
+function isShared(buffer: ArrayBufferLike): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer;
 }

@@ -38,7 +38,7 @@ const api = {
   },
   async open(job: OpenJob) {
     const result = await started().open(job);
-    return transfer(result, [result.payloads.bytes.buffer, result.payloads.offsets.buffer]);
+    return transfer(result, result.payloads.filter((p) => p.byteLength > 0).map((p) => p.buffer as ArrayBuffer));
   },
   close(): void {
     runner?.close();
