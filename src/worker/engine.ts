@@ -13,6 +13,7 @@ import type { PackedBytes } from '../core/index.js';
 import { AbortedError, ClosedError, InvalidInputError, type VecsealError } from '../errors.js';
 import { reviveError } from './errors-transfer.js';
 import type { BatchContext, SuiteId } from '../format/index.js';
+import { isNode } from './endpoint.js';
 import { JobRunner, type OpenJobResult, type RecordFailure } from './jobs.js';
 import { WorkerPool } from './pool.js';
 import type { SealWorkerApi } from './seal-worker.js';
@@ -50,9 +51,15 @@ const MIN_CHUNK_BYTES = 256 * 1024;
 const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
 const MAX_CHUNK_RECORDS = 16_384;
 
-export function defaultWorkerCount(): number {
-  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 2;
-  return Math.max(1, cores - 1);
+/** hardwareConcurrency - 1, at least 1 (Node 20 has no navigator: os.availableParallelism there). */
+export async function defaultWorkerCount(): Promise<number> {
+  let cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  if (cores === undefined && isNode()) {
+    const specifier = 'node:os';
+    const os = (await import(/* @vite-ignore */ specifier)) as { availableParallelism(): number };
+    cores = os.availableParallelism();
+  }
+  return Math.max(1, (cores ?? 2) - 1);
 }
 
 export class Engine {
@@ -75,7 +82,7 @@ export class Engine {
 
   /** Starts the workers (and loads their backend) before the first batch. */
   static async create(options: EngineOptions = {}): Promise<Engine> {
-    const workers = options.workers ?? defaultWorkerCount();
+    const workers = options.workers ?? (await defaultWorkerCount());
     if (!Number.isInteger(workers) || workers < 0 || workers > 256) throw new InvalidInputError(`workers must be an integer in 0..256; got ${String(workers)}`);
     const backend = options.backend ?? 'auto';
     if (workers === 0) {
