@@ -50,6 +50,10 @@ interface Slot<Api> {
   /** Never resolves; rejects (WorkerCrashedError or ClosedError) when the slot's worker goes away. */
   readonly stopped: Promise<never>;
   readonly stop: (reason: Error) => void;
+  /** Set once stopped. */
+  stopReason: Error | undefined;
+  /** Rejects the running task, if any, when the slot stops. */
+  onStop: ((reason: Error) => void) | undefined;
   busy: boolean;
 }
 
@@ -204,20 +208,34 @@ export class WorkerPool<Api> {
       const remote = await slot.ready;
       // Aborted while the worker was starting: the task has not begun, so it need not run at all.
       if (job.settled()) return;
-      job.resolve(await Promise.race([job.task(remote), slot.stopped]));
+      // Not Promise.race with slot.stopped: every race against that never-settling promise would leave a
+      // reaction on it holding the task's result for the worker's whole life (a batch leaked per task).
+      job.resolve(
+        await new Promise((resolve, reject) => {
+          if (slot.stopReason !== undefined) return reject(slot.stopReason);
+          slot.onStop = reject;
+          job.task(remote).then(resolve, reject);
+        }),
+      );
     } catch (err) {
       job.reject(err);
     } finally {
+      slot.onStop = undefined;
       slot.busy = false;
       this.#pump();
     }
   }
 
   #start(index: number): Slot<Api> {
-    let stop!: (reason: Error) => void;
+    let rejectStopped!: (reason: Error) => void;
     const stopped = new Promise<never>((_, reject) => {
-      stop = reject;
+      rejectStopped = reject;
     });
+    const stop = (reason: Error): void => {
+      slot.stopReason ??= reason;
+      rejectStopped(reason);
+      slot.onStop?.(reason);
+    };
     // Observed through the races below; a slot may be stopped while nothing is racing it.
     stopped.catch(() => {});
     const spawned = Promise.resolve().then(() => this.#spawn());
@@ -235,7 +253,7 @@ export class WorkerPool<Api> {
       }),
       stopped,
     ]);
-    const slot: Slot<Api> = { index, spawned, ready, stopped, stop, busy: false };
+    const slot: Slot<Api> = { index, spawned, ready, stopped, stop, stopReason: undefined, onStop: undefined, busy: false };
     // A worker that failed to start is not retried here: the next task that needs the place will.
     ready.catch(() => this.#retire(slot));
     return slot;
