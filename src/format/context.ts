@@ -76,23 +76,50 @@ export function encodeContext(ctx: RecordContext): Uint8Array {
 
 /**
  * The encodings of many contexts that differ only in their record id, packed in one buffer. The
- * shared fields are checked and encoded once; only each id is encoded per record.
+ * shared fields are checked and encoded once; each id is written straight into the buffer.
  * @throws InvalidInputError for a bad shared field or record id (naming the index)
  */
 export function encodeContexts(base: BatchContext, recordIds: readonly string[]): { bytes: Uint8Array; offsets: Uint32Array } {
-  const encode = contextEncoder(base);
-  const parts = recordIds.map((id, i) => {
-    try {
-      return encode(id);
-    } catch (err) {
-      throw new InvalidInputError(`record ${i}: ${(err as Error).message}`);
+  const { before, after } = contextParts(base);
+  if (!Array.isArray(recordIds)) throw new InvalidInputError('recordIds must be an array of strings');
+  let capacity = 0;
+  for (let i = 0; i < recordIds.length; i++) {
+    const id = recordIds[i];
+    if (typeof id !== 'string') throw new InvalidInputError(`record ${i}: context.recordId must be a string; got ${typeof id}`);
+    capacity += before.length + 5 + 3 * id.length + after.length; // UTF-8 needs at most 3 bytes per UTF-16 unit
+  }
+  const bytes = new Uint8Array(capacity);
+  const offsets = new Uint32Array(recordIds.length + 1);
+  let at = 0;
+  for (let i = 0; i < recordIds.length; i++) {
+    const id = recordIds[i]!;
+    bytes.set(before, at);
+    at += before.length;
+    bytes[at] = 4;
+    const written = writeUtf8(id, bytes, at + 5, i);
+    bytes[at + 1] = written >>> 24;
+    bytes[at + 2] = (written >>> 16) & 0xff;
+    bytes[at + 3] = (written >>> 8) & 0xff;
+    bytes[at + 4] = written & 0xff;
+    at += 5 + written;
+    bytes.set(after, at);
+    at += after.length;
+    offsets[i + 1] = at;
+  }
+  return { bytes: bytes.subarray(0, at), offsets };
+}
+
+/** Writes `value` as UTF-8 at out[at..]; ASCII directly, anything else through TextEncoder. */
+function writeUtf8(value: string, out: Uint8Array, at: number, index: number): number {
+  for (let k = 0; k < value.length; k++) {
+    const c = value.charCodeAt(k);
+    if (c >= 0x80) {
+      if (LONE_SURROGATE.test(value)) throw new InvalidInputError(`record ${index}: context.recordId must be well-formed Unicode (no lone surrogates)`);
+      return encoder.encodeInto(value, out.subarray(at)).written;
     }
-  });
-  const offsets = new Uint32Array(parts.length + 1);
-  for (let i = 0; i < parts.length; i++) offsets[i + 1] = offsets[i]! + parts[i]!.length;
-  const bytes = new Uint8Array(offsets[parts.length]!);
-  for (let i = 0; i < parts.length; i++) bytes.set(parts[i]!, offsets[i]!);
-  return { bytes, offsets };
+    out[at + k] = c;
+  }
+  return value.length;
 }
 
 /**
@@ -100,7 +127,22 @@ export function encodeContexts(base: BatchContext, recordIds: readonly string[])
  * the record id (tag 4) and tags 5-8 after it, so both runs are encoded once.
  */
 export function contextEncoder(base: BatchContext): (recordId: string) => Uint8Array {
-  checkContext(base as RecordContext);
+  const { before, after } = contextParts(base);
+  return (recordId) => {
+    const id = utf8('recordId', recordId);
+    const out = new Uint8Array(before.length + 5 + id.length + after.length);
+    out.set(before, 0);
+    out[before.length] = 4;
+    new DataView(out.buffer).setUint32(before.length + 1, id.length, false);
+    out.set(id, before.length + 5);
+    out.set(after, before.length + 5 + id.length);
+    return out;
+  };
+}
+
+/** The encoded fields before the record id (tags 1-3) and after it (tags 5-8). */
+function contextParts(base: BatchContext): { before: Uint8Array; after: Uint8Array } {
+  checkContext(base);
   const before = tlv([
     [1, utf8('dekId', base.dekId)],
     [2, utf8('collection', base.collection)],
@@ -123,17 +165,7 @@ export function contextEncoder(base: BatchContext): (recordId: string) => Uint8A
       afterParts.push([8, value]);
     }
   }
-  const after = tlv(afterParts);
-  return (recordId) => {
-    const id = utf8('recordId', recordId);
-    const out = new Uint8Array(before.length + 5 + id.length + after.length);
-    out.set(before, 0);
-    out[before.length] = 4;
-    new DataView(out.buffer).setUint32(before.length + 1, id.length, false);
-    out.set(id, before.length + 5);
-    out.set(after, before.length + 5 + id.length);
-    return out;
-  };
+  return { before, after: tlv(afterParts) };
 }
 
 function tlv(parts: readonly [number, Uint8Array][]): Uint8Array {

@@ -120,13 +120,18 @@ export async function sealEncoded(backend: CipherBackend, key: DataKey, contexts
   const { encKey, commitment } = await deriveBatchKey(backend, key, suite, keyId, batchSalt);
   try {
     const header = new Uint8Array(h);
+    writeFixedHeader(header, suite, keyId, key.keyVersion, batchSalt, 0);
     header.set(commitment, FIXED_HEADER_BYTES);
     for (let i = 0; i < n; i++) {
-      writeFixedHeader(header, suite, keyId, key.keyVersion, batchSalt, i);
+      // Only the index (header bytes 26..30, nonce bytes 8..12, both big-endian) changes per record.
+      header[26] = i >>> 24;
+      header[27] = (i >>> 16) & 0xff;
+      header[28] = (i >>> 8) & 0xff;
+      header[29] = i & 0xff;
       records[i]!.set(header, 0);
       aads.set(header, aadOffsets[i]!);
-      aads.set(segmentOf(contexts, i), aadOffsets[i]! + h);
-      nonceFor(i, ivs, 12 * i);
+      aads.set(contexts.bytes.subarray(contexts.offsets[i]!, contexts.offsets[i + 1]!), aadOffsets[i]! + h);
+      ivs.set(header.subarray(26, 30), 12 * i + 8);
     }
     await backend.sealInto(encKey, ivs, payloads, { bytes: aads, offsets: aadOffsets }, sealedParts);
     return { records, packed };

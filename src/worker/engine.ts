@@ -137,7 +137,8 @@ export class Engine {
       const recordIdsPart = recordIds.slice(from, to);
       if (runner instanceof JobRunner) return runner.sealSeparate({ handle, context, recordIds: recordIdsPart, payloads: payloads.slice(from, to) });
       const packed = packRange(payloads, from, to);
-      return runner.seal(transfer({ handle, context, recordIds: recordIdsPart, payloads: packed }, [packed.bytes.buffer, packed.offsets.buffer]));
+      const sealed = await runner.seal(transfer({ handle, context, recordIds: recordIdsPart, payloads: packed }, [packed.bytes.buffer, packed.offsets.buffer]));
+      return Array.isArray(sealed) ? sealed : unpackCopies(sealed);
     });
     return results.flat();
   }
@@ -304,6 +305,13 @@ export function splitByBytes(items: readonly Uint8Array[], workers: number): [nu
   }
   if (from < items.length) chunks.push([from, items.length]);
   return chunks;
+}
+
+/** Each record of a packed list copied into a buffer of its own. */
+function unpackCopies(list: PackedBytes): Uint8Array[] {
+  const out: Uint8Array[] = new Array(list.offsets.length - 1);
+  for (let i = 0; i < out.length; i++) out[i] = list.bytes.slice(list.offsets[i]!, list.offsets[i + 1]!);
+  return out;
 }
 
 function packRange(items: readonly Uint8Array[], from: number, to: number): PackedBytes {

@@ -7,8 +7,17 @@ import { exposeInWorker } from './endpoint.js';
 import { installErrorTransfer } from './errors-transfer.js';
 import { JobRunner, type KeyInstall, type OpenJob, type SealJob } from './jobs.js';
 import { transfer } from 'comlink';
+import type { ByteList, PackedBytes } from '../core/index.js';
 
 installErrorTransfer();
+
+const SEPARATE_RECORD_BYTES = 1024;
+
+function averageBytes(list: ByteList): number {
+  const count = Array.isArray(list) ? list.length : (list as PackedBytes).offsets.length - 1;
+  const bytes = Array.isArray(list) ? (list as readonly Uint8Array[]).reduce((n, b) => n + b.length, 0) : (list as PackedBytes).bytes.length;
+  return count === 0 ? 0 : bytes / count;
+}
 
 let runner: JobRunner | undefined;
 
@@ -31,10 +40,19 @@ const api = {
   evictKey(handle: number): void {
     runner?.evictKey(handle);
   },
-  /** Each record comes back in its own buffer, transferred: the calling thread copies nothing. */
-  async seal(job: SealJob) {
+  /**
+   * Records of 1 KiB and more come back each in its own buffer, transferred, so the calling thread
+   * copies nothing; smaller ones come back packed in one buffer, because transferring thousands of
+   * tiny buffers costs the worker more than the caller's copies (measured: a quarter of the worker's
+   * time at 256 bytes).
+   */
+  async seal(job: SealJob): Promise<PackedBytes | Uint8Array[]> {
+    if (averageBytes(job.payloads) < SEPARATE_RECORD_BYTES) {
+      const packed = await started().seal(job);
+      return transfer(packed, [packed.bytes.buffer as ArrayBuffer, packed.offsets.buffer as ArrayBuffer]);
+    }
     const records = await started().sealSeparate(job);
-    return transfer(records, records.map((r) => r.buffer));
+    return transfer(records, records.map((r) => r.buffer as ArrayBuffer));
   },
   async open(job: OpenJob) {
     const result = await started().open(job);
