@@ -157,7 +157,7 @@ export class Engine {
       return (await runner.open(transfer({ handle, context, recordIds: recordIdsPart, records: packed }, [packed.bytes.buffer, packed.offsets.buffer]))) as OpenJobResult;
     });
     const failures: (RecordFailure | undefined)[] = results.flatMap((r) => r.failures);
-    const payloads = results.flatMap((r) => r.payloads);
+    const payloads = results.flatMap((r) => (Array.isArray(r.payloads) ? r.payloads : unpackCopies(r.payloads)));
     return { payloads, errors: failures.map((f) => (f ? reviveError(f) : undefined)) };
   }
 

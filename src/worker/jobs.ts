@@ -4,6 +4,7 @@
  * identical code. Every value in and out is structured-clone friendly (packed buffers, plain objects).
  */
 import { loadBackend, type BackendChoice, type CipherBackend } from '../backends/index.js';
+import { packSegments } from '../backends/_pack.js';
 import type { ByteList, PackedBytes } from '../core/index.js';
 import { KeyStateError, type ErrorCode } from '../errors.js';
 import { checkDataKey, openBatch, sealBatch, type BatchContext, type DataKey, type SuiteId } from '../format/index.js';
@@ -41,8 +42,11 @@ export interface RecordFailure {
 }
 
 export interface OpenJobResult {
-  /** Each payload in a buffer of its own (empty for a failed record), so it can be transferred and kept. */
-  payloads: Uint8Array[];
+  /**
+   * Each payload in a buffer of its own (empty for a failed record), so it can be transferred and kept;
+   * or, for small records crossing threads, all of them packed in one buffer.
+   */
+  payloads: Uint8Array[] | PackedBytes;
   /** failures[i] is set for each record that did not open. */
   failures: (RecordFailure | undefined)[];
 }
@@ -88,9 +92,10 @@ export class JobRunner {
     return (await sealBatch(await this.#loaded(), this.#key(job.handle), job.context, job.recordIds, job.payloads, job.salt, 'separate')).records;
   }
 
-  async open(job: OpenJob): Promise<OpenJobResult> {
+  async open(job: OpenJob, layout: 'packed' | 'separate' = 'separate'): Promise<OpenJobResult> {
     const { payloads, errors } = await openBatch(await this.#loaded(), this.#key(job.handle), job.context, job.recordIds, job.records);
-    return { payloads: payloads.map(ownBuffer), failures: errors.map((e) => (e ? { code: e.code, message: e.message } : undefined)) };
+    const failures = errors.map((e) => (e ? { code: e.code, message: e.message } : undefined));
+    return { payloads: layout === 'packed' ? packSegments(payloads) : payloads.map(ownBuffer), failures };
   }
 
   /** Wipes every DEK. */
@@ -117,4 +122,13 @@ export function ownBuffer(view: Uint8Array): Uint8Array {
 
 function isShared(buffer: ArrayBufferLike): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer;
+}
+
+/** Records below this average size cross threads packed in one buffer; larger ones one buffer each. */
+export const SEPARATE_RECORD_BYTES = 1024;
+
+export function averageBytes(list: ByteList): number {
+  const count = Array.isArray(list) ? list.length : (list as PackedBytes).offsets.length - 1;
+  const bytes = Array.isArray(list) ? (list as readonly Uint8Array[]).reduce((n, b) => n + b.length, 0) : (list as PackedBytes).bytes.length;
+  return count === 0 ? 0 : bytes / count;
 }

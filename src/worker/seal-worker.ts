@@ -5,19 +5,11 @@
 import type { BackendChoice } from '../backends/index.js';
 import { exposeInWorker } from './endpoint.js';
 import { installErrorTransfer } from './errors-transfer.js';
-import { JobRunner, type KeyInstall, type OpenJob, type SealJob } from './jobs.js';
+import { averageBytes, JobRunner, SEPARATE_RECORD_BYTES, type KeyInstall, type OpenJob, type SealJob } from './jobs.js';
 import { transfer } from 'comlink';
-import type { ByteList, PackedBytes } from '../core/index.js';
+import type { PackedBytes } from '../core/index.js';
 
 installErrorTransfer();
-
-const SEPARATE_RECORD_BYTES = 1024;
-
-function averageBytes(list: ByteList): number {
-  const count = Array.isArray(list) ? list.length : (list as PackedBytes).offsets.length - 1;
-  const bytes = Array.isArray(list) ? (list as readonly Uint8Array[]).reduce((n, b) => n + b.length, 0) : (list as PackedBytes).bytes.length;
-  return count === 0 ? 0 : bytes / count;
-}
 
 let runner: JobRunner | undefined;
 
@@ -54,9 +46,13 @@ const api = {
     const records = await started().sealSeparate(job);
     return transfer(records, records.map((r) => r.buffer as ArrayBuffer));
   },
+  /** Payloads come back like sealed records do: one buffer each from 1 KiB, packed below. */
   async open(job: OpenJob) {
-    const result = await started().open(job);
-    return transfer(result, result.payloads.filter((p) => p.byteLength > 0).map((p) => p.buffer as ArrayBuffer));
+    const packed = averageBytes(job.records) < SEPARATE_RECORD_BYTES;
+    const result = await started().open(job, packed ? 'packed' : 'separate');
+    const payloads = result.payloads;
+    const buffers = Array.isArray(payloads) ? payloads.filter((p) => p.byteLength > 0).map((p) => p.buffer as ArrayBuffer) : [payloads.bytes.buffer as ArrayBuffer, payloads.offsets.buffer as ArrayBuffer];
+    return transfer(result, buffers);
   },
   close(): void {
     runner?.close();
