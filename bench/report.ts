@@ -129,9 +129,9 @@ export function formatRuntime(rt: RuntimeReport): string {
 export function formatResultsMarkdown(report: BenchReport): string {
   const m = report.machine;
   const out: string[] = [
-    '# vecseal core benchmark: results',
+    '# Core benchmark (single thread)',
     '',
-    `Written by \`npm run bench\` (bench/run.ts, preset \`${report.preset}\`) on **${report.date}**. Rerun to refresh; raw numbers are in bench/results.json.`,
+    `Written by \`npm run bench:core\` (bench/run.ts, preset \`${report.preset}\`) on **${report.date}**. Rerun to refresh; raw numbers are in bench/results.json.`,
     '',
     '## Machine',
     '',

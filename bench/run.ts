@@ -1,11 +1,12 @@
 /**
- * `npm run bench`: the core benchmark in Node and in Chromium, Firefox and WebKit, in one run, one
- * runtime at a time (the machine has two cores; parallel runs would measure each other).
+ * `npm run bench:core` (and the first half of `npm run bench`, see all.ts): the core benchmark in
+ * Node and in Chromium, Firefox and WebKit, in one run, one runtime at a time (the machine has two
+ * cores; parallel runs would measure each other).
  *
- *   npm run bench                                   full workloads, writes bench/RESULTS.md and bench/results.json
- *   npm run bench -- --node-only                    Node only
- *   npm run bench -- --browsers=chromium,webkit     Node and the listed browsers
- *   npm run bench -- --quick                        small counts, a smoke test for CI; writes nothing
+ *   npm run bench:core                                   full workloads, writes the core section of bench/RESULTS.md and bench/results.json
+ *   npm run bench:core -- --node-only                    Node only
+ *   npm run bench:core -- --browsers=chromium,webkit     Node and the listed browsers
+ *   npm run bench:core -- --quick                        small counts, a smoke test for CI; writes nothing
  *
  * Exits non-zero when any runtime failed (launch, timeout or a cross-validation mismatch).
  */
@@ -45,7 +46,7 @@ function parseArgs(argv: readonly string[]): Options {
       }
       browsers = asked as BrowserId[];
     } else if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--node-only | --browsers=chromium,firefox,webkit]');
+      console.log('usage: npm run bench:core -- [--quick] [--node-only | --browsers=chromium,firefox,webkit]');
       process.exit(0);
     } else throw new Error(`unknown argument "${arg}" (try --help)`);
   }

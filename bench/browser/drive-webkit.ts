@@ -4,14 +4,18 @@
  * launch Debian's WebKit, so this is the one browser driven differently.
  */
 import { remote } from 'webdriverio';
-import type { RuntimeReport } from '../report.js';
+import type { BenchRun } from '../core-bench.js';
+import type { RuntimeInfo } from '../report.js';
 import { pollPage, POLL_EXPRESSION } from './poll.js';
 import { freePort, onCleanup, startGroup, waitForHttp, withTimeout } from './processes.js';
 
 const MINIBROWSER = process.env.VECSEAL_MINIBROWSER ?? '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 
-/** Starts the driver, opens `url`, waits for the page's result, and always stops every process it started. */
-export async function runInWebKit(url: string, timeoutMs: number, log: (line: string) => void): Promise<RuntimeReport> {
+/**
+ * Starts the driver, opens `url`, waits for the page's result, and always stops every process it
+ * started. `R` is what the page leaves in `__benchResult.run` (the core benchmark's BenchRun by default).
+ */
+export async function runInWebKit<R = BenchRun>(url: string, timeoutMs: number, log: (line: string) => void): Promise<{ runtime: RuntimeInfo; run: R; error: null }> {
   const port = await freePort();
   // JSC_useSharedArrayBuffer=1: WebKitGTK keeps SharedArrayBuffer off otherwise, even when isolated.
   const driver = startGroup('xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24', 'WebKitWebDriver', `--port=${port}`], {
@@ -37,7 +41,7 @@ export async function runInWebKit(url: string, timeoutMs: number, log: (line: st
       const caps = session.capabilities as WebdriverIO.Capabilities;
       const name = `WebKitGTK ${caps.browserVersion ?? ''}`.trim();
       await session.url(url);
-      const result = await pollPage(() => session.execute(`return ${POLL_EXPRESSION}`), timeoutMs, log);
+      const result = await pollPage<R>(() => session.execute(`return ${POLL_EXPRESSION}`), timeoutMs, log);
       return {
         runtime: { id: 'webkit', name, userAgent: result.userAgent, detail: `MiniBrowser via WebKitWebDriver + webdriverio, crossOriginIsolated=${result.crossOriginIsolated}` },
         run: result.run,

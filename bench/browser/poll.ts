@@ -6,13 +6,13 @@
 import type { BenchRun } from '../core-bench.js';
 import { sleep } from './processes.js';
 
-export type PageResult =
-  | { ok: true; run: BenchRun; userAgent: string; crossOriginIsolated: boolean }
+export type PageResult<R = BenchRun> =
+  | { ok: true; run: R; userAgent: string; crossOriginIsolated: boolean }
   | { ok: false; error: string; userAgent: string };
 
-interface PollState {
+interface PollState<R> {
   progress: string[];
-  result: PageResult | null;
+  result: PageResult<R> | null;
 }
 
 /** An expression (Playwright evaluate) and, with `return `, a function body (WebDriver execute). Strings, not functions: tsx may rewrite a function's source. */
@@ -24,10 +24,10 @@ export const POLL_EXPRESSION =
  * Polls until the page reports a result.
  * @throws Error when the page reports a failure or nothing arrives within `timeoutMs`
  */
-export async function pollPage(evaluate: () => Promise<unknown>, timeoutMs: number, log: (line: string) => void): Promise<{ run: BenchRun; userAgent: string; crossOriginIsolated: boolean }> {
+export async function pollPage<R = BenchRun>(evaluate: () => Promise<unknown>, timeoutMs: number, log: (line: string) => void): Promise<{ run: R; userAgent: string; crossOriginIsolated: boolean }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const state = (await evaluate()) as PollState | null;
+    const state = (await evaluate()) as PollState<R> | null;
     for (const line of state?.progress ?? []) log(line);
     const result = state?.result ?? null;
     if (result !== null) {
