@@ -133,12 +133,13 @@ export class Engine {
   async seal(handle: number, context: BatchContext, recordIds: readonly string[], payloads: readonly Uint8Array[], options: RunOptions = {}): Promise<Uint8Array[]> {
     this.#open();
     const chunks = splitByBytes(payloads, this.#pool ? this.workers : 1);
-    const results = await this.#runChunks(handle, chunks, payloads.length, options, async (runner, [from, to]) => {
-      const recordIdsPart = recordIds.slice(from, to);
-      if (runner instanceof JobRunner) return runner.sealSeparate({ handle, context, recordIds: recordIdsPart, payloads: payloads.slice(from, to) });
-      const packed = packRange(payloads, from, to);
-      const sealed = await runner.seal(transfer({ handle, context, recordIds: recordIdsPart, payloads: packed }, [packed.bytes.buffer, packed.offsets.buffer]));
-      return Array.isArray(sealed) ? sealed : unpackCopies(sealed);
+    const results = await this.#runChunks(handle, chunks, payloads.length, options, {
+      inline: (runner, [from, to]) => runner.sealSeparate({ handle, context, recordIds: recordIds.slice(from, to), payloads: payloads.slice(from, to) }),
+      prepare: ([from, to]) => ({ handle, context, recordIds: recordIds.slice(from, to), payloads: packRange(payloads, from, to) }),
+      send: async (remote, job) => {
+        const sealed = await remote.seal(transfer(job, [job.payloads.bytes.buffer, job.payloads.offsets.buffer]));
+        return Array.isArray(sealed) ? sealed : unpackCopies(sealed);
+      },
     });
     return results.flat();
   }
@@ -150,11 +151,10 @@ export class Engine {
   async open(handle: number, context: BatchContext, recordIds: readonly string[], records: readonly Uint8Array[], options: RunOptions = {}): Promise<{ payloads: Uint8Array[]; errors: (VecsealError | undefined)[] }> {
     this.#open();
     const chunks = splitByBytes(records, this.#pool ? this.workers : 1);
-    const results = await this.#runChunks(handle, chunks, records.length, options, async (runner, [from, to]) => {
-      const recordIdsPart = recordIds.slice(from, to);
-      if (runner instanceof JobRunner) return runner.open({ handle, context, recordIds: recordIdsPart, records: records.slice(from, to) });
-      const packed = packRange(records, from, to);
-      return (await runner.open(transfer({ handle, context, recordIds: recordIdsPart, records: packed }, [packed.bytes.buffer, packed.offsets.buffer]))) as OpenJobResult;
+    const results = await this.#runChunks(handle, chunks, records.length, options, {
+      inline: (runner, [from, to]) => runner.open({ handle, context, recordIds: recordIds.slice(from, to), records: records.slice(from, to) }),
+      prepare: ([from, to]) => ({ handle, context, recordIds: recordIds.slice(from, to), records: packRange(records, from, to) }),
+      send: async (remote, job) => (await remote.open(transfer(job, [job.records.bytes.buffer, job.records.offsets.buffer]))) as OpenJobResult,
     });
     const failures: (RecordFailure | undefined)[] = results.flatMap((r) => r.failures);
     const payloads = results.flatMap((r) => (Array.isArray(r.payloads) ? r.payloads : unpackCopies(r.payloads)));
@@ -177,7 +177,7 @@ export class Engine {
     }
   }
 
-  async #runChunks<T>(handle: number, chunks: [number, number][], total: number, options: RunOptions, run: (runner: JobRunner | Remote<SealWorkerApi>, range: [number, number]) => Promise<T>): Promise<T[]> {
+  async #runChunks<J, T>(handle: number, chunks: [number, number][], total: number, options: RunOptions, ops: ChunkOps<J, T>): Promise<T[]> {
     const entry = this.#keys.get(handle);
     if (!entry) throw new InvalidInputError(`unknown data key handle ${handle}`);
     const { signal, onProgress } = options;
@@ -196,13 +196,13 @@ export class Engine {
         const out: T[] = [];
         for (const range of chunks) {
           if (signal?.aborted) throw new AbortedError('the batch was aborted');
-          out.push(finish(await run(this.#inline, range), range));
+          out.push(finish(await ops.inline(this.#inline, range), range));
         }
         return out;
       }
-      return await this.#runOnPool(chunks, signal, async (remote, range) => {
+      return await this.#runOnPool(chunks, signal, ops.prepare, async (remote, job, range) => {
         await this.#ensureKey(remote, handle, entry, fetched);
-        return finish(await run(remote, range), range);
+        return finish(await ops.send(remote, job), range);
       });
     } finally {
       fetched.wipe();
@@ -210,19 +210,50 @@ export class Engine {
   }
 
   /**
-   * Runs every chunk on the pool; the first failure or an abort fails the whole batch at once, and
-   * chunks that have not started by then are skipped when their turn comes.
+   * Runs every chunk on the pool. Chunks are prepared (packed) on this thread ahead of the workers, at
+   * most one more than there are workers, so a worker never waits for its next chunk to be copied and
+   * memory stays bounded. The first failure or an abort fails the whole batch at once; chunks not
+   * started by then are skipped.
    */
-  async #runOnPool<T>(chunks: [number, number][], signal: AbortSignal | undefined, task: (remote: Remote<SealWorkerApi>, range: [number, number]) => Promise<T>): Promise<T[]> {
+  async #runOnPool<J, T>(chunks: [number, number][], signal: AbortSignal | undefined, prepare: (range: [number, number]) => J, task: (remote: Remote<SealWorkerApi>, job: J, range: [number, number]) => Promise<T>): Promise<T[]> {
     let stopped = false;
-    const all = Promise.all(
-      chunks.map((range) =>
-        this.#pool!.run(async (remote) => {
-          if (stopped || signal?.aborted) throw new AbortedError('the batch was aborted');
-          return task(remote, range);
-        }),
-      ),
-    );
+    const results: T[] = new Array(chunks.length);
+    const ahead = this.workers + 1;
+    const all = new Promise<T[]>((resolve, reject) => {
+      let next = 0;
+      let running = 0;
+      let finished = 0;
+      const launch = (): void => {
+        while (!stopped && running < ahead && next < chunks.length) {
+          const k = next++;
+          running++;
+          let job: J;
+          try {
+            job = prepare(chunks[k]!);
+          } catch (err) {
+            stopped = true;
+            return reject(err);
+          }
+          this.#pool!.run(async (remote) => {
+            if (stopped || signal?.aborted) throw new AbortedError('the batch was aborted');
+            return task(remote, job, chunks[k]!);
+          }).then(
+            (value) => {
+              results[k] = value;
+              running--;
+              if (++finished === chunks.length) resolve(results);
+              else launch();
+            },
+            (err) => {
+              stopped = true;
+              reject(err);
+            },
+          );
+        }
+      };
+      if (chunks.length === 0) resolve(results);
+      else launch();
+    });
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => reject(new AbortedError('the batch was aborted'));
@@ -256,6 +287,13 @@ export class Engine {
   #open(): void {
     if (this.#closed) throw new ClosedError('this vecseal engine is closed');
   }
+}
+
+/** How a batch's chunks run: on the calling thread, or prepared here and sent to a worker. */
+interface ChunkOps<J, T> {
+  inline(runner: JobRunner, range: [number, number]): Promise<T>;
+  prepare(range: [number, number]): J;
+  send(remote: Remote<SealWorkerApi>, job: J): Promise<T>;
 }
 
 /** A DEK fetched from its source on first need, copied out to each runner, then wiped. */
