@@ -10,6 +10,7 @@
  *
  * Exits non-zero when any runtime failed (launch, timeout or a cross-validation mismatch).
  */
+import { ALL_BROWSERS, browsersFromFlag, type BrowserId } from './browser/which.js';
 import { runInPlaywright } from './browser/drive-playwright.js';
 import { runInWebKit } from './browser/drive-webkit.js';
 import { cleanupMark, runCleanups, withTimeout } from './browser/processes.js';
@@ -20,8 +21,6 @@ import { RESULTS_JSON, RESULTS_MD, writeResults } from './results-file.js';
 import { ensureThirdParty } from './thirdparty-install.js';
 import type { PresetName } from './workloads.js';
 
-type BrowserId = Exclude<RuntimeId, 'node'>;
-const ALL_BROWSERS: readonly BrowserId[] = ['chromium', 'firefox', 'webkit'];
 const TITLES: Record<BrowserId, string> = { chromium: 'Chromium', firefox: 'Firefox', webkit: 'WebKitGTK' };
 /** Upper bound for one browser's whole benchmark; a full run takes a few minutes per browser here. */
 const PAGE_TIMEOUT_MS: Record<PresetName, number> = { full: 480_000, moderate: 180_000, quick: 120_000 };
@@ -38,14 +37,8 @@ function parseArgs(argv: readonly string[]): Options {
   let browsers: BrowserId[] = [...ALL_BROWSERS];
   for (const arg of argv) {
     if (arg === '--quick') preset = 'quick';
-    else if (arg === '--node-only') browsers = [];
-    else if (arg.startsWith('--browsers=')) {
-      const asked = arg.slice('--browsers='.length).split(',').map((s) => s.trim()).filter(Boolean);
-      for (const b of asked) {
-        if (!(ALL_BROWSERS as readonly string[]).includes(b)) throw new Error(`unknown browser "${b}"; expected some of ${ALL_BROWSERS.join(',')}`);
-      }
-      browsers = asked as BrowserId[];
-    } else if (arg === '--help' || arg === '-h') {
+    else if (browsersFromFlag(arg) !== undefined) browsers = browsersFromFlag(arg)!;
+    else if (arg === '--help' || arg === '-h') {
       console.log('usage: npm run bench:core -- [--quick] [--node-only | --browsers=chromium,firefox,webkit]');
       process.exit(0);
     } else throw new Error(`unknown argument "${arg}" (try --help)`);

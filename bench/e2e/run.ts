@@ -13,6 +13,7 @@
  * changed during the run (then nothing is written either: the runtimes may have measured different
  * versions of the SDK).
  */
+import { ALL_BROWSERS, browsersFromFlag, type BrowserId } from '../browser/which.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WASM_SHA256 } from '../../src/core/_wasm-bytes.js';
@@ -32,8 +33,6 @@ import type { E2ePresetName } from './workloads.js';
 
 const SRC_DIR = fileURLToPath(new URL('../../src', import.meta.url));
 
-type BrowserId = Exclude<RuntimeId, 'node'>;
-const ALL_BROWSERS: readonly BrowserId[] = ['chromium', 'firefox', 'webkit'];
 const TITLES: Record<BrowserId, string> = { chromium: 'Chromium', firefox: 'Firefox', webkit: 'WebKitGTK' };
 /** Upper bound for one browser's whole run; a full run takes a few minutes per browser here. */
 const PAGE_TIMEOUT_MS: Record<E2ePresetName, number> = { full: 900_000, quick: 240_000 };
@@ -60,14 +59,8 @@ function parseArgs(argv: readonly string[]): Options {
     if (arg === '--quick') preset = 'quick';
     else if (arg === '--snapshot') snapshot = true;
     else if (arg.startsWith('--results-dir=')) resultsDir = arg.slice('--results-dir='.length);
-    else if (arg === '--node-only') browsers = [];
-    else if (arg.startsWith('--browsers=')) {
-      const asked = arg.slice('--browsers='.length).split(',').map((s) => s.trim()).filter(Boolean);
-      for (const b of asked) {
-        if (!(ALL_BROWSERS as readonly string[]).includes(b)) throw new Error(`unknown browser "${b}"; expected some of ${ALL_BROWSERS.join(',')}`);
-      }
-      browsers = asked as BrowserId[];
-    } else if (arg === '--help' || arg === '-h') {
+    else if (browsersFromFlag(arg) !== undefined) browsers = browsersFromFlag(arg)!;
+    else if (arg === '--help' || arg === '-h') {
       console.log('usage: npm run bench:e2e -- [--quick] [--node-only | --browsers=chromium,firefox,webkit] [--snapshot]');
       process.exit(0);
     } else throw new Error(`unknown argument "${arg}" (try --help)`);
