@@ -3,7 +3,7 @@
  * functions (SHA-256, HKDF-SHA256, AES-256-GCM), so all of them produce byte-identical records;
  * they differ only in where the work runs and how fast it is for a given record size.
  */
-import type { ByteList, PackedBytes } from '../core/index.js';
+import type { ByteList } from '../core/index.js';
 
 /** `wasm`: the constant-time core; `webcrypto`: crypto.subtle; `node`: node:crypto (Node only). */
 export type BackendName = 'wasm' | 'webcrypto' | 'node';
@@ -12,12 +12,8 @@ export type BackendChoice = BackendName | 'auto';
 
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'webcrypto', 'node'];
 
-export interface OpenedBatch {
-  /** Plaintexts in input order; a rejected record's segment is empty. */
-  plaintexts: PackedBytes;
-  /** ok[i] is 1 if record i authenticated. */
-  ok: Uint8Array;
-}
+/** Plaintext of each record in input order, or null where the record failed authentication. */
+export type OpenedBatch = (Uint8Array | null)[];
 
 export interface CipherBackend {
   readonly name: BackendName;
@@ -28,6 +24,6 @@ export interface CipherBackend {
    * ciphertext || tag into outs[i], which is exactly plaintext length + 16 bytes.
    */
   sealInto(key: Uint8Array, ivs: Uint8Array, plaintexts: ByteList, aads: ByteList, outs: readonly Uint8Array[]): Promise<void>;
-  /** AES-256-GCM opens each ciphertext || tag; a record that fails authentication gets ok 0 and no bytes. */
+  /** AES-256-GCM opens each ciphertext || tag; a record that fails authentication gets null, never bytes. */
   open(key: Uint8Array, ivs: Uint8Array, sealed: readonly Uint8Array[], aads: ByteList): Promise<OpenedBatch>;
 }

@@ -1,7 +1,6 @@
 /** The constant-time WebAssembly core as a cipher backend (runs on the calling thread). */
-import type { Core } from '../core/index.js';
+import { segment, type Core } from '../core/index.js';
 import type { CipherBackend, OpenedBatch } from './types.js';
-import { packSegments } from './_pack.js';
 
 export function wasmBackend(core: Core): CipherBackend {
   return {
@@ -14,12 +13,8 @@ export function wasmBackend(core: Core): CipherBackend {
     },
     async open(key, ivs, sealed, aads): Promise<OpenedBatch> {
       const opened = core.openBatch({ key, ivs, ciphertexts: sealed, aads });
-      // Rejected records keep zero-filled segments in the core's result; drop them so every backend
-      // returns the same shape (an empty segment for a rejected record).
-      if (opened.rejected === 0) return { plaintexts: opened.plaintexts, ok: opened.ok };
-      const { bytes, offsets } = opened.plaintexts;
-      const parts = Array.from(opened.ok, (ok, i) => (ok ? bytes.subarray(offsets[i]!, offsets[i + 1]!) : null));
-      return { plaintexts: packSegments(parts), ok: opened.ok };
+      // A rejected record's segment holds only zeros in the core's result; it becomes null here.
+      return Array.from(opened.ok, (ok, i) => (ok ? segment(opened.plaintexts, i) : null));
     },
   };
 }

@@ -6,12 +6,12 @@
  */
 import { NotSupportedError } from '../errors.js';
 import type { CipherBackend, OpenedBatch } from './types.js';
-import { itemAt, packSegments } from './_pack.js';
+import { itemAt } from './_pack.js';
 
 const TAG_BITS = 128;
 
-/** Copies a view that does not span its whole buffer: WebCrypto reads views correctly, but copying
- * keeps a caller's SharedArrayBuffer out of subtle calls, which some engines refuse. */
+/** The view itself (WebCrypto reads any view of an ArrayBuffer), or a copy when it lies on a
+ * SharedArrayBuffer, which subtle calls refuse. */
 function own(view: Uint8Array): Uint8Array<ArrayBuffer> {
   return view.buffer instanceof ArrayBuffer ? (view as Uint8Array<ArrayBuffer>) : new Uint8Array(view);
 }
@@ -41,21 +41,16 @@ export function webCryptoBackend(subtle: SubtleCrypto | undefined = globalThis.c
     },
     async open(key, ivs, sealed, aads): Promise<OpenedBatch> {
       const aes = await importAes(key, 'decrypt');
-      const ok = new Uint8Array(sealed.length);
-      const parts = await Promise.all(
+      return Promise.all(
         sealed.map((record, i) =>
           subtle
             .decrypt({ name: 'AES-GCM', iv: own(ivs.subarray(12 * i, 12 * i + 12)), additionalData: own(itemAt(aads, i)), tagLength: TAG_BITS }, aes, own(record))
             .then(
-              (pt) => {
-                ok[i] = 1;
-                return new Uint8Array(pt);
-              },
+              (pt) => new Uint8Array(pt),
               () => null, // OperationError: the tag did not verify (WebCrypto returns no plaintext)
             ),
         ),
       );
-      return { plaintexts: packSegments(parts), ok };
     },
   };
 }

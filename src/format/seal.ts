@@ -3,9 +3,9 @@
  * per batch (the batch key and its commitment), then AES-256-GCM over every record of the batch.
  * Inputs and outputs are packed buffers, so a batch moves between threads as a few transfers.
  */
-import type { ByteList, PackedBytes } from '../core/index.js';
+import { packBytes, segment, unpackBytes, type ByteList, type PackedBytes } from '../core/index.js';
 import type { CipherBackend } from '../backends/types.js';
-import { itemAt, packSegments, segmentOf } from '../backends/_pack.js';
+import { itemAt } from '../backends/_pack.js';
 import { AuthenticationError, FormatError, InvalidInputError, KeyStateError, type VecsealError } from '../errors.js';
 import { encodeContext, encodeContexts, type BatchContext, type RecordContext } from './context.js';
 import {
@@ -172,7 +172,7 @@ export async function sealRecords(backend: CipherBackend, key: DataKey, items: r
     if (item?.context?.dekId !== key.dekId) throw new InvalidInputError(`items[${i}].context.dekId does not name the key sealing the batch`);
     return encodeContext(item.context);
   });
-  return (await sealEncoded(backend, key, packSegments(contexts), items.map((it) => it.payload), salt)).packed!;
+  return (await sealEncoded(backend, key, packBytes(contexts), items.map((it) => it.payload), salt)).packed!;
 }
 
 /** Constant-time equality of two equal-length byte strings. */
@@ -197,7 +197,7 @@ interface Pending {
 export async function openEncoded(backend: CipherBackend, key: DataKey, recordList: ByteList, contexts: PackedBytes): Promise<OpenedRecords> {
   checkDataKey(key);
   countOf(recordList, 'records');
-  const records = Array.isArray(recordList) ? (recordList as readonly Uint8Array[]) : unpack(recordList as PackedBytes);
+  const records = Array.isArray(recordList) ? (recordList as readonly Uint8Array[]) : unpackBytes(recordList as PackedBytes);
   const n = records.length;
   if (contexts.offsets.length - 1 !== n) throw new InvalidInputError(`${n} records but ${contexts.offsets.length - 1} contexts`);
   const keyId = await keyIdOf(backend, key.dekId);
@@ -239,11 +239,12 @@ export async function openEncoded(backend: CipherBackend, key: DataKey, recordLi
       const aads = new Uint8Array(aadOffsets[committed.length]!);
       committed.forEach((g, k) => {
         aads.set(g.parsed.header, aadOffsets[k]!);
-        aads.set(segmentOf(contexts, g.i), aadOffsets[k]! + g.parsed.header.length);
+        aads.set(segment(contexts, g.i), aadOffsets[k]! + g.parsed.header.length);
       });
       const opened = await backend.open(encKey, ivs, committed.map((g) => g.parsed.sealed), { bytes: aads, offsets: aadOffsets });
       committed.forEach((g, k) => {
-        if (opened.ok[k]) plaintexts[g.i] = segmentOf(opened.plaintexts, k);
+        const plaintext = opened[k];
+        if (plaintext) plaintexts[g.i] = plaintext;
         else errors[g.i] = new AuthenticationError('record failed authentication: wrong context, or the record was tampered with');
       });
     } finally {
@@ -274,14 +275,8 @@ export async function openRecords(backend: CipherBackend, key: DataKey, records:
     if (ctx?.dekId !== key.dekId) throw new InvalidInputError(`contexts[${i}].dekId does not name the key given`);
     return encodeContext(ctx);
   });
-  const { payloads, errors } = await openEncoded(backend, key, records, packSegments(encoded));
+  const { payloads, errors } = await openEncoded(backend, key, records, packBytes(encoded));
   return errors.map((error, i) => (error ? { ok: false, error } : { ok: true, payload: payloads[i]! }));
-}
-
-function unpack(list: PackedBytes): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; i + 1 < list.offsets.length; i++) out.push(segmentOf(list, i));
-  return out;
 }
 
 function asVecsealError(err: unknown): VecsealError {

@@ -9,7 +9,7 @@
  */
 import { transfer, type Remote } from 'comlink';
 import type { BackendChoice } from '../backends/index.js';
-import type { PackedBytes } from '../core/index.js';
+import { packBytes, segment, type PackedBytes } from '../core/index.js';
 import { AbortedError, ClosedError, InvalidInputError, type VecsealError } from '../errors.js';
 import { reviveError } from './errors-transfer.js';
 import type { BatchContext, SuiteId } from '../format/index.js';
@@ -135,7 +135,7 @@ export class Engine {
     const chunks = splitByBytes(payloads, this.#pool ? this.workers : 1);
     const results = await this.#runChunks(handle, chunks, payloads.length, options, {
       inline: (runner, [from, to]) => runner.sealSeparate({ handle, context, recordIds: recordIds.slice(from, to), payloads: payloads.slice(from, to) }),
-      prepare: ([from, to]) => ({ handle, context, recordIds: recordIds.slice(from, to), payloads: packRange(payloads, from, to) }),
+      prepare: ([from, to]) => ({ handle, context, recordIds: recordIds.slice(from, to), payloads: packBytes(payloads.slice(from, to)) }),
       send: async (remote, job) => {
         const sealed = await remote.seal(transfer(job, [job.payloads.bytes.buffer, job.payloads.offsets.buffer]));
         return Array.isArray(sealed) ? sealed : unpackCopies(sealed);
@@ -153,7 +153,7 @@ export class Engine {
     const chunks = splitByBytes(records, this.#pool ? this.workers : 1);
     const results = await this.#runChunks(handle, chunks, records.length, options, {
       inline: (runner, [from, to]) => runner.open({ handle, context, recordIds: recordIds.slice(from, to), records: records.slice(from, to) }),
-      prepare: ([from, to]) => ({ handle, context, recordIds: recordIds.slice(from, to), records: packRange(records, from, to) }),
+      prepare: ([from, to]) => ({ handle, context, recordIds: recordIds.slice(from, to), records: packBytes(records.slice(from, to)) }),
       send: async (remote, job) => (await remote.open(transfer(job, [job.records.bytes.buffer, job.records.offsets.buffer]))) as OpenJobResult,
     });
     const failures: (RecordFailure | undefined)[] = results.flatMap((r) => r.failures);
@@ -348,14 +348,6 @@ export function splitByBytes(items: readonly Uint8Array[], workers: number): [nu
 /** Each record of a packed list copied into a buffer of its own. */
 function unpackCopies(list: PackedBytes): Uint8Array[] {
   const out: Uint8Array[] = new Array(list.offsets.length - 1);
-  for (let i = 0; i < out.length; i++) out[i] = list.bytes.slice(list.offsets[i]!, list.offsets[i + 1]!);
+  for (let i = 0; i < out.length; i++) out[i] = segment(list, i).slice();
   return out;
-}
-
-function packRange(items: readonly Uint8Array[], from: number, to: number): PackedBytes {
-  const offsets = new Uint32Array(to - from + 1);
-  for (let i = from; i < to; i++) offsets[i - from + 1] = offsets[i - from]! + items[i]!.length;
-  const bytes = new Uint8Array(offsets[to - from]!);
-  for (let i = from; i < to; i++) bytes.set(items[i]!, offsets[i - from]!);
-  return { bytes, offsets };
 }

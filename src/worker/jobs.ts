@@ -4,8 +4,7 @@
  * identical code. Every value in and out is structured-clone friendly (packed buffers, plain objects).
  */
 import { loadBackend, type BackendChoice, type CipherBackend } from '../backends/index.js';
-import { packSegments } from '../backends/_pack.js';
-import type { ByteList, PackedBytes } from '../core/index.js';
+import { packBytes, type ByteList, type PackedBytes } from '../core/index.js';
 import { KeyStateError, type ErrorCode } from '../errors.js';
 import { checkDataKey, openBatch, sealBatch, type BatchContext, type DataKey, type SuiteId } from '../format/index.js';
 
@@ -95,7 +94,7 @@ export class JobRunner {
   async open(job: OpenJob, layout: 'packed' | 'separate' = 'separate'): Promise<OpenJobResult> {
     const { payloads, errors } = await openBatch(await this.#loaded(), this.#key(job.handle), job.context, job.recordIds, job.records);
     const failures = errors.map((e) => (e ? { code: e.code, message: e.message } : undefined));
-    return { payloads: layout === 'packed' ? packSegments(payloads) : payloads.map(ownBuffer), failures };
+    return { payloads: layout === 'packed' ? packBytes(payloads) : payloads.map(ownBuffer), failures };
   }
 
   /** Wipes every DEK. */
