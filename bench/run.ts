@@ -10,18 +10,16 @@
  *
  * Exits non-zero when any runtime failed (launch, timeout or a cross-validation mismatch).
  */
-import { ALL_BROWSERS, browsersFromFlag, type BrowserId } from './browser/which.js';
+import { ALL_BROWSERS, browsersFromFlag, eachBrowser, TITLES, type BrowserId } from './browser/which.js';
 import { runInPlaywright } from './browser/drive-playwright.js';
 import { runInWebKit } from './browser/drive-webkit.js';
-import { cleanupMark, runCleanups, withTimeout } from './browser/processes.js';
-import { startBenchServer, type BenchServer } from './browser/server.js';
+import { runCleanups, withTimeout } from './browser/processes.js';
 import { libraryVersions, machineInfo, runNodeBench } from './node-bench.js';
 import { formatRuntime, targetLines, type BenchReport, type RuntimeId, type RuntimeReport } from './report.js';
 import { RESULTS_JSON, RESULTS_MD, writeResults } from './results-file.js';
 import { ensureThirdParty } from './thirdparty-install.js';
 import type { PresetName } from './workloads.js';
 
-const TITLES: Record<BrowserId, string> = { chromium: 'Chromium', firefox: 'Firefox', webkit: 'WebKitGTK' };
 /** Upper bound for one browser's whole benchmark; a full run takes a few minutes per browser here. */
 const PAGE_TIMEOUT_MS: Record<PresetName, number> = { full: 480_000, moderate: 180_000, quick: 120_000 };
 /** Launch, page load and teardown on top of the page's own time. */
@@ -70,28 +68,16 @@ async function main(): Promise<number> {
   console.log(`\n${formatRuntime(node)}\n`);
   runtimes.push(node);
 
-  if (options.browsers.length > 0) {
-    let server: BenchServer | undefined;
-    try {
-      server = await startBenchServer();
-      console.log(`benchmark page at ${server.url}`);
-      for (const id of options.browsers) {
-        let report: RuntimeReport;
-        const mark = cleanupMark();
-        try {
-          report = await runBrowser(id, server.url, options.preset);
-        } catch (err) {
-          report = { runtime: { id, name: TITLES[id], userAgent: null, detail: null }, run: null, error: err instanceof Error ? err.message : String(err) };
-        }
-        // A timed-out or failed browser may still be open: close it before the next one is measured.
-        await runCleanups(mark);
-        console.log(`\n${formatRuntime(report)}\n`);
-        runtimes.push(report);
-      }
-    } finally {
-      await runCleanups();
-    }
-  }
+  await eachBrowser<RuntimeReport>(
+    undefined,
+    options.browsers,
+    (id, url) => runBrowser(id, url, options.preset),
+    (id, error) => ({ runtime: { id, name: TITLES[id], userAgent: null, detail: null }, run: null, error }),
+    (report) => {
+      console.log(`\n${formatRuntime(report)}\n`);
+      runtimes.push(report);
+    },
+  );
 
   const report: BenchReport = { date: new Date().toISOString(), preset: options.preset, machine: machineInfo(), libraries: libraryVersions(), runtimes };
   console.log(['Targets:', ...targetLines(report)].join('\n'));

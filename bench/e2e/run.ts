@@ -13,14 +13,13 @@
  * changed during the run (then nothing is written either: the runtimes may have measured different
  * versions of the SDK).
  */
-import { ALL_BROWSERS, browsersFromFlag, type BrowserId } from '../browser/which.js';
+import { ALL_BROWSERS, browsersFromFlag, eachBrowser, TITLES, type BrowserId } from '../browser/which.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WASM_SHA256 } from '../../src/core/_wasm-bytes.js';
 import { runInPlaywright } from '../browser/drive-playwright.js';
 import { runInWebKit } from '../browser/drive-webkit.js';
-import { cleanupMark, runCleanups, withTimeout } from '../browser/processes.js';
-import { startBenchServer, type BenchServer } from '../browser/server.js';
+import { runCleanups, withTimeout } from '../browser/processes.js';
 import { machineInfo } from '../node-bench.js';
 import type { RuntimeId } from '../report.js';
 import { RESULTS_E2E_JSON, RESULTS_MD, writeE2eResults } from '../results-file.js';
@@ -33,7 +32,6 @@ import type { E2ePresetName } from './workloads.js';
 
 const SRC_DIR = fileURLToPath(new URL('../../src', import.meta.url));
 
-const TITLES: Record<BrowserId, string> = { chromium: 'Chromium', firefox: 'Firefox', webkit: 'WebKitGTK' };
 /** Upper bound for one browser's whole run; a full run takes a few minutes per browser here. */
 const PAGE_TIMEOUT_MS: Record<E2ePresetName, number> = { full: 900_000, quick: 240_000 };
 /** Launch, page load and teardown on top of the page's own time. */
@@ -94,28 +92,16 @@ async function main(): Promise<number> {
   console.log(`\n${formatRuntimeE2e(node, '##')}\n`);
   runtimes.push(node);
 
-  if (options.browsers.length > 0) {
-    let server: BenchServer | undefined;
-    try {
-      server = await startBenchServer('e2e.html');
-      console.log(`benchmark page at ${server.url}`);
-      for (const id of options.browsers) {
-        let report: E2eRuntimeReport;
-        const mark = cleanupMark();
-        try {
-          report = await runBrowser(id, server.url, options.preset);
-        } catch (err) {
-          report = { runtime: { id, name: TITLES[id], userAgent: null, detail: null }, run: null, error: err instanceof Error ? err.message : String(err) };
-        }
-        // A timed-out or failed browser may still be open: close it before the next one is measured.
-        await runCleanups(mark);
-        console.log(`\n${formatRuntimeE2e(report, '##')}\n`);
-        runtimes.push(report);
-      }
-    } finally {
-      await runCleanups();
-    }
-  }
+  await eachBrowser<E2eRuntimeReport>(
+    'e2e.html',
+    options.browsers,
+    (id, url) => runBrowser(id, url, options.preset),
+    (id, error) => ({ runtime: { id, name: TITLES[id], userAgent: null, detail: null }, run: null, error }),
+    (report) => {
+      console.log(`\n${formatRuntimeE2e(report, '##')}\n`);
+      runtimes.push(report);
+    },
+  );
 
   const report: E2eReport = {
     date: new Date().toISOString(),
