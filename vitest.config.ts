@@ -45,6 +45,8 @@ export default defineConfig({
   test: {
     testTimeout: 120_000,
     hookTimeout: 60_000,
+    // Local protocol servers (AWS KMS, Google Cloud KMS, Azure Key Vault, Vault Transit) for the provider suites.
+    globalSetup: ['test/kms/servers/global-setup.ts'],
     projects: [
       {
         extends: true,

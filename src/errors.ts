@@ -34,10 +34,21 @@ export class InvalidInputError extends VecsealError {
   }
 }
 
+/**
+ * Why a wrapped DEK did not unwrap, where vecseal can tell (see README "Errors"):
+ * - `wrong-context`: the context differs from the one the DEK was wrapped under;
+ * - `wrong-key`: the wrapped key names another KEK, or this KEK rejects bytes that are as written;
+ * - `tampered`: the wrapped key's bytes or fields changed after wrapping.
+ */
+export type UnwrapFailure = 'wrong-context' | 'wrong-key' | 'tampered';
+
 /** A tag did not verify: wrong key, wrong context (AAD), or tampered or truncated ciphertext. */
 export class AuthenticationError extends VecsealError {
-  constructor(message = 'authentication failed: wrong key, wrong context, or tampered data', options?: { cause?: unknown }) {
+  /** Set on wrapped-key failures (KeyProvider.unwrap); undefined for records. */
+  readonly reason: UnwrapFailure | undefined;
+  constructor(message = 'authentication failed: wrong key, wrong context, or tampered data', options?: { cause?: unknown; reason?: UnwrapFailure }) {
     super('AUTHENTICATION_FAILED', message, options);
+    this.reason = options?.reason;
   }
 }
 
@@ -48,12 +59,37 @@ export class FormatError extends VecsealError {
   }
 }
 
+/**
+ * What kind of provider failure it was:
+ * - `timeout`: no answer within the provider's timeout;
+ * - `network`: the connection failed or closed before an answer;
+ * - `throttled`: the service asked to slow down (retried with backoff);
+ * - `unavailable`: the service answered with a server error (5xx; retried with backoff);
+ * - `rejected`: the service refused the request (credentials, permissions, unknown key, bad request);
+ * - `protocol`: the answer did not follow the service's protocol.
+ */
+export type ProviderFailure = 'timeout' | 'network' | 'throttled' | 'unavailable' | 'rejected' | 'protocol';
+
 /** A key provider (KMS, HSM, ...) failed; `cause` holds the underlying error. */
 export class ProviderError extends VecsealError {
+  /** The provider's own error code (e.g. 'ThrottlingException', 'CKR_DEVICE_ERROR'), when it gave one. */
   readonly providerCode: string | undefined;
-  constructor(message: string, options?: { cause?: unknown; providerCode?: string }) {
+  readonly kind: ProviderFailure | undefined;
+  /** HTTP status, for HTTP providers. */
+  readonly status: number | undefined;
+  /** Attempts made, retries included. */
+  readonly attempts: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; providerCode?: string; kind?: ProviderFailure; status?: number; attempts?: number }) {
     super('PROVIDER_ERROR', message, options);
     this.providerCode = options?.providerCode;
+    this.kind = options?.kind;
+    this.status = options?.status;
+    this.attempts = options?.attempts;
+  }
+
+  /** Throttling and server errors are worth another try; nothing else is. */
+  get retryable(): boolean {
+    return this.kind === 'throttled' || this.kind === 'unavailable';
   }
 }
 
@@ -64,10 +100,16 @@ export class PolicyError extends VecsealError {
   }
 }
 
+/** A KEK's state as its provider reports it. */
+export type KekState = 'enabled' | 'disabled' | 'pending-deletion' | 'destroyed' | 'compromised' | 'unknown';
+
 /** The key's state (suspended, destroyed, decrypt-only ...) forbids the operation. */
 export class KeyStateError extends VecsealError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** For KEKs: the state the provider reported (`disabled`, `destroyed`, ...). */
+  readonly state: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; state?: string }) {
     super('KEY_STATE', message, options);
+    this.state = options?.state;
   }
 }
 

@@ -1,52 +1,433 @@
 /**
- * The KEK side of envelope encryption: a KeyProvider wraps and unwraps DEKs under a context, and
- * never lets its KEK out. Issue 4 adds the cloud, Vault, PKCS#11 and KMIP providers behind this
- * same interface.
+ * The KEK side of envelope encryption: one KeyProvider interface for every place a KEK can live
+ * (WebCrypto, cloud KMSs, Vault Transit, PKCS#11 HSMs, KMIP servers), and the base class every
+ * provider in this package extends, which checks inputs and outputs once for all of them and adds
+ * timeouts, retries with jittered backoff, and the wrapped-key envelope (README "Key providers",
+ * FORMAT.md "Wrapped keys").
+ *
+ * A provider never lets its KEK out. A DEK it wraps is bound to a WrapContext: unwrapping under any
+ * other context fails.
  */
+import { AbortedError, AuthenticationError, InvalidInputError, ProviderError, VecsealError, type KekState } from '../errors.js';
+import { checksumOf, contextDigestOf, encodeWrapContext, sameBytes, CHECKSUM_BYTES, CONTEXT_DIGEST_BYTES } from './_envelope.js';
+
+export { encodeWrapContext };
+export { decodeWrappedKey, encodeWrappedKey, WRAPPED_KEY_FORMAT } from './_envelope.js';
+
+/** Bytes in a DEK (AES-256). */
+export const DEK_BYTES = 32;
 
 /** What a wrapped DEK is bound to: unwrapping under any other context fails. */
 export interface WrapContext {
   dekId: string;
+  /** The DEK's version, an integer >= 1. */
   keyVersion: number;
   collection: string;
+  /** '' for single-tenant apps. */
   tenant: string;
 }
 
-/** A wrapped DEK plus what is needed to find its KEK again. Contains no secret. */
+/**
+ * A wrapped DEK plus what is needed to find its KEK again. Contains no secret; safe to store
+ * anywhere. Serialised by encodeWrappedKey in the versioned form FORMAT.md describes.
+ */
 export interface WrappedKey {
-  /** Which provider made it (e.g. 'webcrypto'). */
+  /** Which kind of provider made it (e.g. 'webcrypto', 'aws-kms', 'multi'). */
   provider: string;
-  /** The KEK's identifier within the provider. */
+  /** The KEK's identifier within the provider (key ARN, resource name, key URL, label, ...). */
   kekId: string;
-  /** Wrapping algorithm, e.g. 'A256GCM'. */
+  /** The KEK version that wrapped it, where the provider has versions. */
+  kekVersion?: string | undefined;
+  /** Wrapping algorithm, e.g. 'A256GCM', 'A256KW', 'RSA-OAEP-256', 'AWS-KMS'. */
   algorithm: string;
+  /** What the provider produced (opaque to everyone else). */
   bytes: Uint8Array;
+  /** First 16 bytes of SHA-256 over the wrap context: tells a wrong context from a wrong key. */
+  contextDigest: Uint8Array;
+  /** First 16 bytes of SHA-256 over every other field: tells tampering from a wrong key. */
+  checksum: Uint8Array;
+  /** For 'multi': the same DEK wrapped by each provider, in wrapping order. */
+  parts?: readonly WrappedKey[] | undefined;
+}
+
+/** What a provider says about its KEK. No secret. */
+export interface KekDescription {
+  provider: string;
+  kekId: string;
+  /** The version new wraps use, where the provider has versions. */
+  kekVersion?: string | undefined;
+  state: KekState;
+  /** Algorithm new wraps use. */
+  algorithm: string;
+  /** False when this provider can wrap but not unwrap (an RSA public key only). */
+  canUnwrap: boolean;
+  /** Provider-specific facts (creation date, protection level, ...). */
+  details?: Record<string, string | number | boolean> | undefined;
+}
+
+export interface ProviderCallOptions {
+  /** Stops the call (and its retries); the call rejects with AbortedError. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface KeyProvider {
   /** Provider kind, recorded in each WrappedKey. */
   readonly id: string;
-  /** Wraps a 32-byte DEK; the caller keeps ownership of `dek`. */
-  wrap(dek: Uint8Array, context: WrapContext): Promise<WrappedKey>;
+  /** The KEK new wraps use. */
+  readonly kekId: string;
+  /**
+   * Wraps a 32-byte DEK under the KEK, bound to `context`; the caller keeps ownership of `dek`.
+   * @throws InvalidInputError, ProviderError, KeyStateError (KEK disabled or destroyed)
+   */
+  wrap(dek: Uint8Array, context: WrapContext, options?: ProviderCallOptions): Promise<WrappedKey>;
   /**
    * @returns the DEK (a fresh buffer the caller must wipe)
-   * @throws AuthenticationError for a wrong context, wrong KEK or tampered bytes
+   * @throws AuthenticationError with `reason` 'wrong-context' | 'wrong-key' | 'tampered';
+   *   KeyStateError for a disabled or destroyed KEK; ProviderError; InvalidInputError
    */
-  unwrap(wrapped: WrappedKey, context: WrapContext): Promise<Uint8Array>;
+  unwrap(wrapped: WrappedKey, context: WrapContext, options?: ProviderCallOptions): Promise<Uint8Array>;
+  /** A new random DEK and its wrapped form, in one round trip where the service has it. */
+  generateDataKey?(context: WrapContext, options?: ProviderCallOptions): Promise<{ dek: Uint8Array; wrapped: WrappedKey }>;
+  /**
+   * Re-wraps under the provider's current KEK (version), without the DEK leaving the service
+   * where the service can do that (AWS ReEncrypt, Vault rewrap); otherwise unwrap + wrap here.
+   */
+  rewrap?(wrapped: WrappedKey, context: WrapContext, options?: ProviderCallOptions): Promise<WrappedKey>;
+  /** The KEK's id, version and state. */
+  describe?(options?: ProviderCallOptions): Promise<KekDescription>;
 }
 
-const encoder = new TextEncoder();
+/** What a provider implementation produces for a wrap; the base adds the digests. */
+export interface RawWrapped {
+  bytes: Uint8Array;
+  algorithm: string;
+  /** Defaults to the provider's kekId. */
+  kekId?: string;
+  kekVersion?: string | undefined;
+}
 
-/** Canonical bytes of a wrap context (length-prefixed fields), used as AAD by providers that take bytes. */
-export function encodeWrapContext(ctx: WrapContext): Uint8Array<ArrayBuffer> {
-  const fields = [encoder.encode('vecseal/wrap/v1'), encoder.encode(ctx.dekId), encoder.encode(String(ctx.keyVersion)), encoder.encode(ctx.collection), encoder.encode(ctx.tenant)];
-  const out = new Uint8Array(fields.reduce((n, f) => n + 4 + f.length, 0));
-  const view = new DataView(out.buffer);
-  let at = 0;
-  for (const f of fields) {
-    view.setUint32(at, f.length, false);
-    out.set(f, at + 4);
-    at += 4 + f.length;
+/** Passed to each attempt of an operation. */
+export interface Attempt {
+  /** Fires when the caller aborts or this attempt's timeout passes: pass it to fetch / sockets. */
+  signal: AbortSignal;
+  /** 1 for the first try. */
+  number: number;
+}
+
+export interface RetryOptions {
+  /** Attempts in all, the first included (default 4). Only throttling and server errors are retried. */
+  maxAttempts?: number;
+  /** Backoff before retry n is a random delay in [0, min(maxDelayMs, baseDelayMs * 2^n)) (default 100). */
+  baseDelayMs?: number;
+  /** Default 2000. */
+  maxDelayMs?: number;
+}
+
+export interface ProviderOptions {
+  /** Time allowed for one attempt of one operation (default 10,000 ms). */
+  timeoutMs?: number;
+  retry?: RetryOptions;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_RETRY: Required<RetryOptions> = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 2000 };
+const MAX_KEY_VERSION = 0xffff_ffff;
+
+/** Checks a WrapContext's shape; messages name the field, never its value. */
+export function checkWrapContext(context: unknown): WrapContext {
+  if (context === null || typeof context !== 'object') throw new InvalidInputError('a wrap context must be an object { dekId, keyVersion, collection, tenant }');
+  const c = context as Record<string, unknown>;
+  if (typeof c.dekId !== 'string' || c.dekId === '') throw new InvalidInputError('wrap context dekId must be a non-empty string');
+  if (!Number.isInteger(c.keyVersion) || (c.keyVersion as number) < 1 || (c.keyVersion as number) > MAX_KEY_VERSION) {
+    throw new InvalidInputError('wrap context keyVersion must be an integer from 1 to 2^32 - 1');
   }
-  return out;
+  if (typeof c.collection !== 'string' || c.collection === '') throw new InvalidInputError('wrap context collection must be a non-empty string');
+  if (typeof c.tenant !== 'string') throw new InvalidInputError('wrap context tenant must be a string');
+  return { dekId: c.dekId, keyVersion: c.keyVersion as number, collection: c.collection, tenant: c.tenant };
+}
+
+function checkDek(dek: unknown): Uint8Array {
+  if (!(dek instanceof Uint8Array)) throw new InvalidInputError('a DEK must be a Uint8Array');
+  if (dek.length !== DEK_BYTES) throw new InvalidInputError(`a DEK must be ${DEK_BYTES} bytes; got ${dek.length}`);
+  return dek;
+}
+
+function checkWrappedShape(wrapped: unknown): WrappedKey {
+  if (wrapped === null || typeof wrapped !== 'object') throw new InvalidInputError('a wrapped key must be an object (see WrappedKey)');
+  const w = wrapped as Record<string, unknown>;
+  for (const field of ['provider', 'kekId', 'algorithm'] as const) {
+    if (typeof w[field] !== 'string' || w[field] === '') throw new InvalidInputError(`wrapped key ${field} must be a non-empty string`);
+  }
+  if (w.kekVersion !== undefined && typeof w.kekVersion !== 'string') throw new InvalidInputError('wrapped key kekVersion must be a string when present');
+  if (!(w.bytes instanceof Uint8Array)) throw new InvalidInputError('wrapped key bytes must be a Uint8Array');
+  if (!(w.contextDigest instanceof Uint8Array) || w.contextDigest.length !== CONTEXT_DIGEST_BYTES) {
+    throw new InvalidInputError(`wrapped key contextDigest must be ${CONTEXT_DIGEST_BYTES} bytes`);
+  }
+  if (!(w.checksum instanceof Uint8Array) || w.checksum.length !== CHECKSUM_BYTES) throw new InvalidInputError(`wrapped key checksum must be ${CHECKSUM_BYTES} bytes`);
+  if (w.parts !== undefined && !Array.isArray(w.parts)) throw new InvalidInputError('wrapped key parts must be an array when present');
+  return wrapped as WrappedKey;
+}
+
+/**
+ * Builds a WrappedKey from what a provider produced: computes its context digest and checksum.
+ * Providers that extend BaseKeyProvider never call this themselves.
+ */
+export async function sealWrappedKey(provider: string, kekId: string, raw: RawWrapped, context: WrapContext, parts?: readonly WrappedKey[]): Promise<WrappedKey> {
+  const partial: Omit<WrappedKey, 'checksum'> = {
+    provider,
+    kekId: raw.kekId ?? kekId,
+    ...(raw.kekVersion !== undefined ? { kekVersion: raw.kekVersion } : {}),
+    algorithm: raw.algorithm,
+    bytes: raw.bytes,
+    contextDigest: await contextDigestOf(context),
+    ...(parts !== undefined ? { parts } : {}),
+  };
+  return { ...partial, checksum: await checksumOf(partial) };
+}
+
+/**
+ * Checks a wrapped key before any provider sees it, in the order that makes failures distinct:
+ * tampered fields, then the context. (Which KEK is the provider's business: BaseKeyProvider.)
+ * @throws AuthenticationError with reason 'tampered' or 'wrong-context'
+ */
+export async function verifyWrappedKey(wrapped: WrappedKey, context: WrapContext): Promise<void> {
+  if (!sameBytes(await checksumOf(wrapped), wrapped.checksum)) {
+    throw new AuthenticationError('the wrapped key was changed after wrapping (checksum mismatch)', { reason: 'tampered' });
+  }
+  if (!sameBytes(await contextDigestOf(context), wrapped.contextDigest)) {
+    throw new AuthenticationError('the DEK was wrapped under another context (collection, tenant, DEK id or version differ)', { reason: 'wrong-context' });
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Zeroes a late result that nobody will read (a DEK that arrived after its timeout). */
+function wipeLate(value: unknown): void {
+  if (value instanceof Uint8Array) value.fill(0);
+  else if (value !== null && typeof value === 'object' && 'dek' in value && (value as { dek: unknown }).dek instanceof Uint8Array) {
+    (value as { dek: Uint8Array }).dek.fill(0);
+  }
+}
+
+/**
+ * What every provider in this package extends. Subclasses implement the protected `*Key` methods;
+ * the public methods check arguments and results, bound each attempt by `timeoutMs`, retry
+ * throttling and server errors with jittered exponential backoff, and turn anything unexpected
+ * into a ProviderError. Implementations throw:
+ * - AuthenticationError when the KEK refuses the wrapped bytes (the base adds the reason);
+ * - KeyStateError (with `state`) when the KEK is disabled or destroyed;
+ * - ProviderError with `kind` for service failures (`throttled`/`unavailable` are retried).
+ */
+export abstract class BaseKeyProvider implements KeyProvider {
+  abstract readonly id: string;
+  abstract readonly kekId: string;
+  readonly #timeoutMs: number;
+  readonly #retry: Required<RetryOptions>;
+
+  constructor(options: ProviderOptions = {}) {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new InvalidInputError('timeoutMs must be a positive number');
+    const retry = { ...DEFAULT_RETRY, ...options.retry };
+    if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1) throw new InvalidInputError('retry.maxAttempts must be an integer >= 1');
+    if (!(retry.baseDelayMs >= 0) || !(retry.maxDelayMs >= 0)) throw new InvalidInputError('retry delays must be >= 0');
+    this.#timeoutMs = timeoutMs;
+    this.#retry = retry;
+  }
+
+  /** Wraps `dek` (32 bytes, not modified). */
+  protected abstract wrapKey(dek: Uint8Array, context: WrapContext, attempt: Attempt): Promise<RawWrapped>;
+  /** Unwraps bytes this provider's KEK made; the base has checked checksum, context and KEK id. */
+  protected abstract unwrapKey(wrapped: WrappedKey, context: WrapContext, attempt: Attempt): Promise<Uint8Array>;
+  protected abstract describeKey(attempt: Attempt): Promise<KekDescription>;
+
+  /** One round trip where the service generates keys; default: a random DEK, then wrapKey. */
+  protected async generateKey(context: WrapContext, attempt: Attempt): Promise<{ dek: Uint8Array; raw: RawWrapped }> {
+    const dek = crypto.getRandomValues(new Uint8Array(DEK_BYTES));
+    try {
+      return { dek, raw: await this.wrapKey(dek, context, attempt) };
+    } catch (err) {
+      dek.fill(0);
+      throw err;
+    }
+  }
+
+  /** Service-side re-wrap where there is one; default: unwrap and wrap here, wiping the DEK. */
+  protected async rewrapKey(wrapped: WrappedKey, context: WrapContext, attempt: Attempt): Promise<RawWrapped> {
+    const dek = await this.unwrapKey(wrapped, context, attempt);
+    try {
+      if (dek.length !== DEK_BYTES) throw new ProviderError(`${this.id} unwrapped ${dek.length} bytes, expected ${DEK_BYTES}`, { kind: 'protocol' });
+      return await this.wrapKey(dek, context, attempt);
+    } finally {
+      dek.fill(0);
+    }
+  }
+
+  /** Whether this provider can unwrap what a KEK with this id wrapped (e.g. older key versions). */
+  protected ownsKek(wrapped: WrappedKey): boolean {
+    return wrapped.kekId === this.kekId;
+  }
+
+  async wrap(dek: Uint8Array, context: WrapContext, options?: ProviderCallOptions): Promise<WrappedKey> {
+    checkDek(dek);
+    const ctx = checkWrapContext(context);
+    const raw = await this.#run('wrap', options, (a) => this.wrapKey(dek, ctx, a));
+    return this.#seal(raw, ctx);
+  }
+
+  async unwrap(wrapped: WrappedKey, context: WrapContext, options?: ProviderCallOptions): Promise<Uint8Array> {
+    const w = this.#checkForUnwrap(wrapped);
+    const ctx = checkWrapContext(context);
+    await verifyWrappedKey(w, ctx);
+    this.#checkOwner(w);
+    const dek = await this.#run('unwrap', options, (a) => this.unwrapKey(w, ctx, a));
+    return this.#checkDekOut(dek);
+  }
+
+  async generateDataKey(context: WrapContext, options?: ProviderCallOptions): Promise<{ dek: Uint8Array; wrapped: WrappedKey }> {
+    const ctx = checkWrapContext(context);
+    const { dek, raw } = await this.#run('generateDataKey', options, (a) => this.generateKey(ctx, a));
+    try {
+      this.#checkDekOut(dek);
+      return { dek, wrapped: await this.#seal(raw, ctx) };
+    } catch (err) {
+      dek.fill(0);
+      throw err;
+    }
+  }
+
+  async rewrap(wrapped: WrappedKey, context: WrapContext, options?: ProviderCallOptions): Promise<WrappedKey> {
+    const w = this.#checkForUnwrap(wrapped);
+    const ctx = checkWrapContext(context);
+    await verifyWrappedKey(w, ctx);
+    this.#checkOwner(w);
+    const raw = await this.#run('rewrap', options, (a) => this.rewrapKey(w, ctx, a));
+    return this.#seal(raw, ctx);
+  }
+
+  async describe(options?: ProviderCallOptions): Promise<KekDescription> {
+    return this.#run('describe', options, (a) => this.describeKey(a));
+  }
+
+  #checkForUnwrap(wrapped: WrappedKey): WrappedKey {
+    const w = checkWrappedShape(wrapped);
+    if (w.provider !== this.id) throw new InvalidInputError(`this key was wrapped by provider '${w.provider}', not '${this.id}'`);
+    if (w.bytes.length === 0) throw new AuthenticationError('the wrapped key has no bytes', { reason: 'tampered' });
+    return w;
+  }
+
+  #checkOwner(w: WrappedKey): void {
+    if (!this.ownsKek(w)) throw new AuthenticationError(`the DEK was wrapped under KEK '${w.kekId}', not this provider's '${this.kekId}'`, { reason: 'wrong-key' });
+  }
+
+  #checkDekOut(dek: unknown): Uint8Array {
+    if (!(dek instanceof Uint8Array) || dek.length !== DEK_BYTES) {
+      if (dek instanceof Uint8Array) dek.fill(0);
+      throw new ProviderError(`${this.id} returned a data key of the wrong size (expected ${DEK_BYTES} bytes)`, { kind: 'protocol' });
+    }
+    return dek;
+  }
+
+  async #seal(raw: RawWrapped, ctx: WrapContext): Promise<WrappedKey> {
+    if (raw === null || typeof raw !== 'object' || !(raw.bytes instanceof Uint8Array) || raw.bytes.length === 0 || typeof raw.algorithm !== 'string') {
+      throw new ProviderError(`${this.id} returned no wrapped key bytes`, { kind: 'protocol' });
+    }
+    return sealWrappedKey(this.id, this.kekId, raw, ctx);
+  }
+
+  /** One operation: attempts bounded by the timeout, retried while the failure is retryable. */
+  async #run<T>(op: string, options: ProviderCallOptions | undefined, fn: (attempt: Attempt) => Promise<T>): Promise<T> {
+    const outer = options?.signal;
+    for (let number = 1; ; number++) {
+      if (outer?.aborted) throw new AbortedError(`${this.id} ${op} was aborted`, { cause: outer.reason });
+      try {
+        return await this.#attempt(op, number, outer, fn);
+      } catch (err) {
+        const error = this.#normalise(op, err, number, outer);
+        if (!(error instanceof ProviderError) || !error.retryable || number >= this.#retry.maxAttempts) throw error;
+        const cap = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** number);
+        try {
+          await sleep(Math.random() * cap, outer);
+        } catch (reason) {
+          throw new AbortedError(`${this.id} ${op} was aborted`, { cause: reason });
+        }
+      }
+    }
+  }
+
+  /** Runs one attempt; its signal fires on the caller's abort or the timeout, and the attempt loses the race either way. */
+  #attempt<T>(op: string, number: number, outer: AbortSignal | undefined, fn: (attempt: Attempt) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const finish = (): void => {
+        settled = true;
+        clearTimeout(timer);
+        outer?.removeEventListener('abort', onAbort);
+      };
+      const timer = setTimeout(() => {
+        if (settled) return;
+        finish();
+        const error = new ProviderError(`${this.id} ${op} timed out after ${this.#timeoutMs} ms`, { kind: 'timeout', attempts: number });
+        controller.abort(error);
+        reject(error);
+      }, this.#timeoutMs);
+      const onAbort = (): void => {
+        if (settled) return;
+        finish();
+        controller.abort(outer!.reason);
+        reject(new AbortedError(`${this.id} ${op} was aborted`, { cause: outer!.reason }));
+      };
+      outer?.addEventListener('abort', onAbort, { once: true });
+      let running: Promise<T>;
+      try {
+        running = fn({ signal: controller.signal, number });
+      } catch (err) {
+        running = Promise.reject(err);
+      }
+      running.then(
+        (value) => {
+          if (settled) wipeLate(value);
+          else {
+            finish();
+            resolve(value);
+          }
+        },
+        (err) => {
+          if (settled) return;
+          finish();
+          reject(err);
+        },
+      );
+    });
+  }
+
+  #normalise(op: string, err: unknown, attempts: number, outer: AbortSignal | undefined): VecsealError {
+    if (err instanceof ProviderError) {
+      return err.attempts === attempts ? err : new ProviderError(err.message, { cause: err.cause ?? err, providerCode: err.providerCode, kind: err.kind, status: err.status, attempts });
+    }
+    if (err instanceof AuthenticationError && err.reason === undefined) {
+      // The bytes are as written and the context matches (checked before the call), so the KEK that opens them is not this one.
+      return new AuthenticationError(`${this.id} could not unwrap the DEK with KEK '${this.kekId}': it was wrapped by another key (or its material changed)`, { cause: err, reason: 'wrong-key' });
+    }
+    if (err instanceof VecsealError) return err;
+    if (outer?.aborted) return new AbortedError(`${this.id} ${op} was aborted`, { cause: outer.reason });
+    const name = err instanceof Error ? err.name : typeof err;
+    return new ProviderError(`${this.id} ${op} failed (${name})`, { cause: err, attempts });
+  }
 }
