@@ -123,3 +123,13 @@ describe('WebCryptoKeyProvider specifics', () => {
     await expect(p.unwrap(forged, ctx2)).rejects.toBeInstanceOf(AuthenticationError);
   });
 });
+
+describe('WebCryptoKeyProvider.persistent outside browsers', () => {
+  it('says IndexedDB is needed where there is none', async () => {
+    if (typeof indexedDB !== 'undefined') {
+      expect(typeof indexedDB.open).toBe('function'); // browsers: covered by webcrypto-persist.browser.test.ts
+      return;
+    }
+    await expect(WebCryptoKeyProvider.persistent({ kekId: 'x' })).rejects.toBeInstanceOf(NotSupportedError);
+  });
+});
