@@ -152,7 +152,8 @@ function checkDek(dek: unknown): Uint8Array {
   return dek;
 }
 
-function checkWrappedShape(wrapped: unknown): WrappedKey {
+/** Checks a WrappedKey's shape (types and digest lengths); messages name the field. */
+export function checkWrappedShape(wrapped: unknown): WrappedKey {
   if (wrapped === null || typeof wrapped !== 'object') throw new InvalidInputError('a wrapped key must be an object (see WrappedKey)');
   const w = wrapped as Record<string, unknown>;
   for (const field of ['provider', 'kekId', 'algorithm'] as const) {

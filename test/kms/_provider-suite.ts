@@ -202,7 +202,7 @@ export function runProviderSuite(name: string, features: SuiteFeatures, setup: (
       const ctx = contextFor(4);
       const other = { ...ctx, tenant: 'intruder' };
       const wrapped = await h.provider.wrap(dek(), ctx);
-      const forged = await sealWrappedKey(wrapped.provider, wrapped.kekId, wrapped, other);
+      const forged = await sealWrappedKey(wrapped.provider, wrapped.kekId, wrapped, other, wrapped.parts);
       await expectReason(h.provider.unwrap(forged, other), undefined);
     });
 
@@ -228,7 +228,7 @@ export function runProviderSuite(name: string, features: SuiteFeatures, setup: (
       for (const at of new Set([0, n >> 1, n - 1])) {
         const bytes = wrapped.bytes.slice();
         bytes[at]! ^= 0x80;
-        const forged = await sealWrappedKey(wrapped.provider, wrapped.kekId, { ...wrapped, bytes }, ctx);
+        const forged = await sealWrappedKey(wrapped.provider, wrapped.kekId, { ...wrapped, bytes }, ctx, wrapped.parts);
         const err = await rejection(h.provider.unwrap(forged, ctx));
         // Depending on where the flip lands, a service reports it as a bad ciphertext (authentication) or a malformed request.
         expect(err, errorText(err)).toSatisfy((e: unknown) => e instanceof AuthenticationError || (e instanceof ProviderError && e.kind === 'rejected'));
@@ -239,7 +239,7 @@ export function runProviderSuite(name: string, features: SuiteFeatures, setup: (
       const ctx = contextFor(7);
       const wrapped = await h.provider.wrap(dek(), ctx);
       await expectReason(h.otherKek.unwrap(wrapped, ctx), 'wrong-key');
-      const relabelled = await sealWrappedKey(wrapped.provider, h.otherKek.kekId, { ...wrapped, kekId: h.otherKek.kekId }, ctx);
+      const relabelled = await sealWrappedKey(wrapped.provider, h.otherKek.kekId, { ...wrapped, kekId: h.otherKek.kekId }, ctx, wrapped.parts);
       const err = await rejection(h.otherKek.unwrap(relabelled, ctx));
       expect(err, errorText(err)).toSatisfy((e: unknown) => e instanceof AuthenticationError || (e instanceof ProviderError && e.kind === 'rejected'));
     });
