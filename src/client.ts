@@ -399,18 +399,26 @@ export class VecsealClient {
   }
 
   async #createDek(dekId: string, collection: string, tenant: string, version: number): Promise<StoredDek> {
-    const dek = crypto.getRandomValues(new Uint8Array(32));
-    try {
-      const wrapped = await this.#provider.wrap(dek, { dekId, keyVersion: version, collection, tenant });
-      const entry: StoredDek = { dekId, version, collection, tenant, state: 'active', wrapped, createdAt: new Date().toISOString() };
-      if (await this.#store.createDek(entry)) return entry;
-      // Another client created this version first: use theirs.
-      const theirs = await this.#store.getDek(dekId, version);
-      if (!theirs) throw new KeyStateError(`DEK ${dekId} version ${version} could not be created or read`);
-      return theirs;
-    } finally {
-      dek.fill(0);
-    }
+    const context: WrapContext = { dekId, keyVersion: version, collection, tenant };
+    // One round trip where the provider generates keys (AWS GenerateDataKey, Vault datakey); the DEK itself is not kept here.
+    const { dek, wrapped } = this.#provider.generateDataKey
+      ? await this.#provider.generateDataKey(context)
+      : await (async () => {
+          const fresh = crypto.getRandomValues(new Uint8Array(32));
+          try {
+            return { dek: fresh, wrapped: await this.#provider.wrap(fresh, context) };
+          } catch (err) {
+            fresh.fill(0);
+            throw err;
+          }
+        })();
+    dek.fill(0);
+    const entry: StoredDek = { dekId, version, collection, tenant, state: 'active', wrapped, createdAt: new Date().toISOString() };
+    if (await this.#store.createDek(entry)) return entry;
+    // Another client created this version first: use theirs.
+    const theirs = await this.#store.getDek(dekId, version);
+    if (!theirs) throw new KeyStateError(`DEK ${dekId} version ${version} could not be created or read`);
+    return theirs;
   }
 
   /** The engine handle of a DEK version; its bytes are unwrapped only when a worker needs them. */
