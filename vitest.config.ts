@@ -35,6 +35,10 @@ const chromiumArgs = [
 const webkitDriverPort = Number(process.env.WEBKIT_DRIVER_PORT ?? 4444);
 const browserInclude = ['test/**/*.test.ts'];
 const browserExclude = ['test/**/*.node.test.ts'];
+// Local protocol servers (AWS KMS, Google Cloud KMS, Azure Key Vault, Vault Transit) for the provider
+// suites: set per project, so each project (and each browser instance) gets its own servers and the
+// fault tests of one browser cannot arm faults under another running at the same time.
+const globalSetup = ['test/kms/servers/global-setup.ts'];
 
 export default defineConfig({
   server: {
@@ -45,14 +49,13 @@ export default defineConfig({
   test: {
     testTimeout: 120_000,
     hookTimeout: 60_000,
-    // Local protocol servers (AWS KMS, Google Cloud KMS, Azure Key Vault, Vault Transit) for the provider suites.
-    globalSetup: ['test/kms/servers/global-setup.ts'],
     projects: [
       {
         extends: true,
         test: {
           name: 'node',
           environment: 'node',
+          globalSetup,
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.browser.test.ts'],
         },
@@ -61,6 +64,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'browser',
+          globalSetup,
           include: browserInclude,
           exclude: browserExclude,
           browser: {
@@ -78,6 +82,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'webkit',
+          globalSetup,
           include: browserInclude,
           exclude: browserExclude,
           browser: {

@@ -20,6 +20,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started: ServerForTests[] = [];
+  if (process.env.VECSEAL_DEBUG_SETUP) console.error(`global setup for ${project.name}`);
   const files = readdirSync(here).filter((f) => f.endsWith('.server.ts')).sort();
   try {
     for (const file of files) {
