@@ -8,7 +8,9 @@
  *   GET    /__faults  -> {"requests": n}                                          requests so far
  *
  * Control requests are not counted. A hung request is answered never; its socket is destroyed
- * when the server closes.
+ * when the server closes. Faults and counts are kept per User-Agent: a test project runs Chromium
+ * and Firefox at the same time against one server, and each browser must meet only the faults it
+ * armed itself (a runtime's own fetch sends the same User-Agent for control and provider requests).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -44,8 +46,8 @@ interface Armed {
 }
 
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
-  let requests = 0;
-  let armed: Armed | undefined;
+  const requests = new Map<string, number>();
+  const armed = new Map<string, Armed>();
   const sockets = new Set<Socket>();
 
   const send = (res: ServerResponse, reply: LocalResponse, cors: Record<string, string>): void => {
@@ -67,21 +69,24 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
           'cross-origin-resource-policy': 'cross-origin',
         };
         const path = req.url ?? '/';
+        const agent = String(req.headers['user-agent'] ?? '');
         if (req.method === 'OPTIONS') return send(res, { status: 204 }, cors);
         if (path === '/__faults') {
-          if (req.method === 'GET') return send(res, { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests }) }, cors);
+          if (req.method === 'GET') return send(res, { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests: requests.get(agent) ?? 0 }) }, cors);
           if (req.method === 'DELETE') {
-            armed = undefined;
+            armed.delete(agent);
             return send(res, { status: 204 }, cors);
           }
           const spec = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Armed;
-          armed = spec.times > 0 ? { fault: spec.fault, times: spec.times } : undefined;
+          if (spec.times > 0) armed.set(agent, { fault: spec.fault, times: spec.times });
+          else armed.delete(agent);
           return send(res, { status: 204 }, cors);
         }
-        requests++;
-        if (armed && armed.times > 0) {
-          const fault = armed.fault;
-          if (--armed.times === 0) armed = undefined;
+        requests.set(agent, (requests.get(agent) ?? 0) + 1);
+        const mine = armed.get(agent);
+        if (mine && mine.times > 0) {
+          const fault = mine.fault;
+          if (--mine.times === 0) armed.delete(agent);
           if (fault === 'hang') return; // never answered; closed with the server
           if (fault === 'close') return req.socket.destroy();
           return send(res, fault === 'throttle' ? options.throttleResponse() : options.serverErrorResponse(), cors);
