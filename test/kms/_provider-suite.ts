@@ -376,12 +376,17 @@ export function runProviderSuite(name: string, features: SuiteFeatures, setup: (
 
       itIf(faultKinds.has('close'))('reports a closed connection as kind network, without retrying', async () => {
         const p = h.withOptions(fast);
-        await h.faults!.arm('close', 1);
+        // Browsers resend a request once, on their own, when a reused keep-alive connection closes
+        // before any answer; so the server closes a few in a row, and the provider's own count of
+        // attempts is what shows it did not retry.
+        await h.faults!.arm('close', 3);
         const res = await attemptsOf(() => p.wrap(dek(), contextFor(23)));
         await h.faults!.clear();
         expect(res.err, errorText(res.err)).toBeInstanceOf(ProviderError);
         expect((res.err as ProviderError).kind).toBe('network');
-        expect(res.attempts).toBe(1);
+        expect((res.err as ProviderError).attempts).toBe(1);
+        expect(res.attempts).toBeGreaterThanOrEqual(1);
+        expect(res.attempts).toBeLessThanOrEqual(2);
       });
 
       itIf(faultKinds.has('hang'))('aborts a call on the caller signal', async () => {
