@@ -17,8 +17,22 @@ export type {
 } from './client.js';
 export type { RunOptions } from './worker/engine.js';
 export type { BackendChoice, BackendName } from './backends/index.js';
-export { WebCryptoKeyProvider } from './kms/webcrypto.js';
-export type { KeyProvider, WrapContext, WrappedKey } from './kms/provider.js';
+export { BaseKeyProvider, DEK_BYTES, decodeWrappedKey, encodeWrappedKey, encodeWrapContext, WRAPPED_KEY_FORMAT } from './kms/provider.js';
+export type { Attempt, KekDescription, KeyProvider, ProviderCallOptions, ProviderOptions, RawWrapped, RetryOptions, WrapContext, WrappedKey } from './kms/provider.js';
+export { WebCryptoKeyProvider, type PersistentOptions, type WebCryptoAlgorithm, type WebCryptoProviderOptions } from './kms/webcrypto.js';
+export { MultiKeyProvider, type MultiProviderOptions, type UnwrapSource } from './kms/multi.js';
+export { AwsKmsProvider, awsEncryptionContext, awsKmsEndpoint, type AwsCredentials, type AwsCredentialSource, type AwsKmsProviderOptions } from './kms/aws-kms.js';
+export { GcpKmsProvider, GCP_KMS_ENDPOINT, GCP_KMS_ALGORITHM, type GcpKmsProviderOptions } from './kms/gcp-kms.js';
+export { AzureKeyVaultProvider, type AzureKeyVaultProviderOptions, type AzureTokenRequest, type AzureWrapAlgorithm } from './kms/azure-key-vault.js';
+export {
+  VaultTransitProvider,
+  VAULT_MAX_BATCH,
+  VAULT_TRANSIT_ASSOCIATED_DATA,
+  VAULT_TRANSIT_DERIVED,
+  type VaultRewrapItem,
+  type VaultRewrapResult,
+  type VaultTransitProviderOptions,
+} from './kms/vault-transit.js';
 export { MemoryKeyStore } from './store/memory.js';
 export type { DekState, KeyStore, StoredDek } from './store/store.js';
 export * from './errors.js';
