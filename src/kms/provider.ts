@@ -287,22 +287,19 @@ export abstract class BaseKeyProvider implements KeyProvider {
   async wrap(dek: Uint8Array, context: WrapContext, options?: ProviderCallOptions): Promise<WrappedKey> {
     checkDek(dek);
     const ctx = checkWrapContext(context);
-    const raw = await this.#run('wrap', options, (a) => this.wrapKey(dek, ctx, a));
+    const raw = await this.run('wrap', options, (a) => this.wrapKey(dek, ctx, a));
     return this.#seal(raw, ctx);
   }
 
   async unwrap(wrapped: WrappedKey, context: WrapContext, options?: ProviderCallOptions): Promise<Uint8Array> {
-    const w = this.#checkForUnwrap(wrapped);
-    const ctx = checkWrapContext(context);
-    await verifyWrappedKey(w, ctx);
-    this.#checkOwner(w);
-    const dek = await this.#run('unwrap', options, (a) => this.unwrapKey(w, ctx, a));
+    const { wrapped: w, context: ctx } = await this.checkWrapped(wrapped, context);
+    const dek = await this.run('unwrap', options, (a) => this.unwrapKey(w, ctx, a));
     return this.#checkDekOut(dek);
   }
 
   async generateDataKey(context: WrapContext, options?: ProviderCallOptions): Promise<{ dek: Uint8Array; wrapped: WrappedKey }> {
     const ctx = checkWrapContext(context);
-    const { dek, raw } = await this.#run('generateDataKey', options, (a) => this.generateKey(ctx, a));
+    const { dek, raw } = await this.run('generateDataKey', options, (a) => this.generateKey(ctx, a));
     try {
       this.#checkDekOut(dek);
       return { dek, wrapped: await this.#seal(raw, ctx) };
@@ -313,16 +310,25 @@ export abstract class BaseKeyProvider implements KeyProvider {
   }
 
   async rewrap(wrapped: WrappedKey, context: WrapContext, options?: ProviderCallOptions): Promise<WrappedKey> {
+    const { wrapped: w, context: ctx } = await this.checkWrapped(wrapped, context);
+    const raw = await this.run('rewrap', options, (a) => this.rewrapKey(w, ctx, a));
+    return this.#seal(raw, ctx);
+  }
+
+  /**
+   * The checks unwrap and rewrap make before the KEK is asked, for subclasses with bulk methods:
+   * shape, provider, checksum (reason 'tampered'), context (reason 'wrong-context'), KEK (reason 'wrong-key').
+   */
+  protected async checkWrapped(wrapped: WrappedKey, context: WrapContext): Promise<{ wrapped: WrappedKey; context: WrapContext }> {
     const w = this.#checkForUnwrap(wrapped);
     const ctx = checkWrapContext(context);
     await verifyWrappedKey(w, ctx);
     this.#checkOwner(w);
-    const raw = await this.#run('rewrap', options, (a) => this.rewrapKey(w, ctx, a));
-    return this.#seal(raw, ctx);
+    return { wrapped: w, context: ctx };
   }
 
   async describe(options?: ProviderCallOptions): Promise<KekDescription> {
-    return this.#run('describe', options, (a) => this.describeKey(a));
+    return this.run('describe', options, (a) => this.describeKey(a));
   }
 
   #checkForUnwrap(wrapped: WrappedKey): WrappedKey {
@@ -351,15 +357,19 @@ export abstract class BaseKeyProvider implements KeyProvider {
     return sealWrappedKey(this.id, this.kekId, raw, ctx);
   }
 
-  /** One operation: attempts bounded by the timeout, retried while the failure is retryable. */
-  async #run<T>(op: string, options: ProviderCallOptions | undefined, fn: (attempt: Attempt) => Promise<T>): Promise<T> {
+  /**
+   * One operation: attempts bounded by the timeout, retried while the failure is retryable, errors
+   * normalised (see toVecsealError). Subclasses with bulk methods (Vault's rewrapMany) run their
+   * requests through it too.
+   */
+  protected async run<T>(op: string, options: ProviderCallOptions | undefined, fn: (attempt: Attempt) => Promise<T>): Promise<T> {
     const outer = options?.signal;
     for (let number = 1; ; number++) {
       if (outer?.aborted) throw new AbortedError(`${this.id} ${op} was aborted`, { cause: outer.reason });
       try {
         return await this.#attempt(op, number, outer, fn);
       } catch (err) {
-        const error = this.#normalise(op, err, number, outer);
+        const error = this.toVecsealError(op, err, number, outer);
         if (!(error instanceof ProviderError) || !error.retryable || number >= this.#retry.maxAttempts) throw error;
         const cap = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** number);
         try {
@@ -418,9 +428,14 @@ export abstract class BaseKeyProvider implements KeyProvider {
     });
   }
 
-  #normalise(op: string, err: unknown, attempts: number, outer: AbortSignal | undefined): VecsealError {
+  /**
+   * What callers see for a failure: ProviderErrors with their attempt count, a KEK's refusal as
+   * AuthenticationError reason 'wrong-key', the caller's abort as AbortedError, anything else as a
+   * ProviderError naming only the error's class.
+   */
+  protected toVecsealError(op: string, err: unknown, attempts?: number, outer?: AbortSignal): VecsealError {
     if (err instanceof ProviderError) {
-      return err.attempts === attempts ? err : new ProviderError(err.message, { cause: err.cause ?? err, providerCode: err.providerCode, kind: err.kind, status: err.status, attempts });
+      return attempts === undefined || err.attempts === attempts ? err : new ProviderError(err.message, { cause: err.cause ?? err, providerCode: err.providerCode, kind: err.kind, status: err.status, attempts });
     }
     if (err instanceof AuthenticationError && err.reason === undefined) {
       // The bytes are as written and the context matches (checked before the call), so the KEK that opens them is not this one.
@@ -429,6 +444,6 @@ export abstract class BaseKeyProvider implements KeyProvider {
     if (err instanceof VecsealError) return err;
     if (outer?.aborted) return new AbortedError(`${this.id} ${op} was aborted`, { cause: outer.reason });
     const name = err instanceof Error ? err.name : typeof err;
-    return new ProviderError(`${this.id} ${op} failed (${name})`, { cause: err, attempts });
+    return new ProviderError(`${this.id} ${op} failed (${name})`, { cause: err, attempts: attempts ?? 1 });
   }
 }

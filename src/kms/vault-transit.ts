@@ -25,14 +25,12 @@
  */
 import { AbortedError, AuthenticationError, FormatError, InvalidInputError, KeyStateError, ProviderError, VecsealError, type KekState } from '../errors.js';
 import { fromBase64, toBase64 } from './_base64.js';
-import { CHECKSUM_BYTES, CONTEXT_DIGEST_BYTES, encodeWrapContext } from './_envelope.js';
+import { encodeWrapContext } from './_envelope.js';
 import { httpFailure, sendJson, serviceMessage, type HttpResponse } from './_http.js';
 import {
   BaseKeyProvider,
-  checkWrapContext,
   DEK_BYTES,
   sealWrappedKey,
-  verifyWrappedKey,
   type Attempt,
   type KekDescription,
   type ProviderCallOptions,
@@ -56,9 +54,6 @@ const CIPHERTEXT = /^vault:v([1-9]\d{0,8}):([A-Za-z0-9+/]+={0,2})$/;
 const KEY_NAME = /^\w(?:[\w.@-]*\w)?$/;
 /** Visible ASCII only: anything else in a header is a caller mistake (or an injection). */
 const TOKEN = /^[\x21-\x7e]+$/;
-/** Mirrors provider.ts, which keeps its copies private; rewrapMany runs its own attempts. */
-const DEFAULT_TIMEOUT_MS = 10_000;
-const DEFAULT_RETRY = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 2000 };
 
 const encoder = new TextEncoder();
 
@@ -169,21 +164,6 @@ function batchResultsOf(json: unknown): BatchResult[] | undefined {
   return results as BatchResult[];
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 function checkAddress(address: unknown): string {
   if (typeof address !== 'string') throw new InvalidInputError('address must be a string URL such as https://vault.example.com:8200');
   let url: URL;
@@ -252,8 +232,6 @@ export class VaultTransitProvider extends BaseKeyProvider {
   readonly #algorithm: string;
   readonly #keyVersion: number | undefined;
   readonly #fetch: typeof fetch | undefined;
-  readonly #timeoutMs: number;
-  readonly #retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
 
   /**
    * @param options address, keyName, token, and optionally mount, namespace, derived, keyVersion, fetch, timeoutMs, retry
@@ -281,8 +259,6 @@ export class VaultTransitProvider extends BaseKeyProvider {
     this.#algorithm = options.derived === true ? VAULT_TRANSIT_DERIVED : VAULT_TRANSIT_ASSOCIATED_DATA;
     this.#keyVersion = options.keyVersion;
     this.#fetch = options.fetch;
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
   }
 
   protected async wrapKey(dek: Uint8Array, context: WrapContext, attempt: Attempt): Promise<RawWrapped> {
@@ -426,7 +402,7 @@ export class VaultTransitProvider extends BaseKeyProvider {
    */
   async #batch(op: string, url: string, input: Json[], batch: Prepared[], results: VaultRewrapResult[], options: ProviderCallOptions | undefined): Promise<BatchResult[] | undefined> {
     try {
-      return await this.#attempts(op, options?.signal, async (attempt) => {
+      return await this.run(op, options, async (attempt) => {
         const response = await this.#send(op, 'POST', url, { batch_input: input }, attempt);
         const answers = batchResultsOf(response.json);
         // A batch in which some items failed answers 400 with every item's result.
@@ -458,74 +434,21 @@ export class VaultTransitProvider extends BaseKeyProvider {
     }
   }
 
-  /** The checks rewrap makes before calling Vault (provider.ts keeps its own private). */
+  /** The checks rewrap makes before calling Vault, per item. */
   async #prepare(item: unknown, index: number): Promise<Prepared> {
     if (item === null || typeof item !== 'object') throw new InvalidInputError(`rewrapMany item ${index} must be { wrapped, context }`);
-    const { wrapped, context } = item as { wrapped?: unknown; context?: unknown };
-    const w = wrapped as WrappedKey;
-    const shapeOk =
-      w !== null &&
-      typeof w === 'object' &&
-      typeof w.provider === 'string' &&
-      typeof w.kekId === 'string' &&
-      typeof w.algorithm === 'string' &&
-      (w.kekVersion === undefined || typeof w.kekVersion === 'string') &&
-      w.bytes instanceof Uint8Array &&
-      w.contextDigest instanceof Uint8Array &&
-      w.contextDigest.length === CONTEXT_DIGEST_BYTES &&
-      w.checksum instanceof Uint8Array &&
-      w.checksum.length === CHECKSUM_BYTES &&
-      (w.parts === undefined || Array.isArray(w.parts));
-    if (!shapeOk) throw new InvalidInputError(`rewrapMany item ${index}: wrapped is not a WrappedKey`);
-    if (w.provider !== ID) throw new InvalidInputError(`rewrapMany item ${index} was wrapped by provider '${w.provider}', not '${ID}'`);
-    const ctx = checkWrapContext(context);
-    await verifyWrappedKey(w, ctx);
-    if (!this.ownsKek(w)) throw new AuthenticationError(`the DEK was wrapped under KEK '${w.kekId}', not this provider's '${this.kekId}'`, { reason: 'wrong-key' });
+    const { wrapped, context } = item as { wrapped: WrappedKey; context: WrapContext };
+    const { wrapped: w, context: ctx } = await this.checkWrapped(wrapped, context);
     const ciphertext = this.#ciphertextOf(w);
     const bound = this.#bind(ctx, w.algorithm);
     return { index, context: ctx, algorithm: w.algorithm, ciphertext, binding: (bound.context ?? bound.associated_data)! };
   }
 
-  /** Gives an item's error the shape unwrap and rewrap give it (the base does this for single calls). */
+  /** Gives an item's error the shape unwrap and rewrap give it. */
   #itemError(err: unknown): VecsealError {
-    if (err instanceof AuthenticationError && err.reason === undefined) {
-      return new AuthenticationError(`${ID} could not re-wrap the DEK with KEK '${this.kekId}': it was wrapped by another key (or its material changed)`, { cause: err, reason: 'wrong-key' });
-    }
-    if (err instanceof VecsealError) return err;
-    return new ProviderError(`${ID} rewrapMany failed (${err instanceof Error ? err.name : typeof err})`, { cause: err });
+    return this.toVecsealError('rewrapMany', err);
   }
 
-  /** Attempts of one request, bounded by timeoutMs and retried like the base's (rewrapMany is outside the base's methods). */
-  async #attempts<T>(op: string, outer: AbortSignal | undefined, fn: (attempt: Attempt) => Promise<T>): Promise<T> {
-    for (let number = 1; ; number++) {
-      if (outer?.aborted) throw new AbortedError(`${ID} ${op} was aborted`, { cause: outer.reason });
-      const controller = new AbortController();
-      const onAbort = (): void => controller.abort(outer!.reason);
-      outer?.addEventListener('abort', onAbort, { once: true });
-      const timer = setTimeout(() => {
-        controller.abort(new ProviderError(`${ID} ${op} timed out after ${this.#timeoutMs} ms`, { kind: 'timeout', attempts: number }));
-      }, this.#timeoutMs);
-      let error: unknown;
-      try {
-        return await fn({ signal: controller.signal, number });
-      } catch (err) {
-        error = err;
-      } finally {
-        clearTimeout(timer);
-        outer?.removeEventListener('abort', onAbort);
-      }
-      if (outer?.aborted) throw new AbortedError(`${ID} ${op} was aborted`, { cause: outer.reason });
-      if (!(error instanceof ProviderError)) throw error;
-      if (!error.retryable || number >= this.#retry.maxAttempts) {
-        throw error.attempts === number ? error : new ProviderError(error.message, { cause: error.cause ?? error, providerCode: error.providerCode, kind: error.kind, status: error.status, attempts: number });
-      }
-      try {
-        await sleep(Math.random() * Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** number), outer);
-      } catch (reason) {
-        throw new AbortedError(`${ID} ${op} was aborted`, { cause: reason });
-      }
-    }
-  }
 
   /** `context` (derived keys) or `associated_data`, as the wrapped key's algorithm says. */
   #bind(context: WrapContext, algorithm: string): { context?: string; associated_data?: string } {
