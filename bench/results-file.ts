@@ -16,15 +16,17 @@ export const RESULTS_MD = join(BENCH_DIR, 'RESULTS.md');
 export const RESULTS_JSON = join(BENCH_DIR, 'results.json');
 export const RESULTS_E2E_JSON = join(BENCH_DIR, 'results-e2e.json');
 
-type SectionId = 'e2e' | 'core';
+type SectionId = 'e2e' | 'core' | 'kms';
+const SECTIONS: readonly SectionId[] = ['e2e', 'core', 'kms'];
 
 const TITLE = [
   '# vecseal benchmarks: results',
   '',
-  'Two benchmarks, each section written by its own full run (`npm run bench` runs both):',
+  'Three benchmarks, each section written by its own full run (`npm run bench` runs all three):',
   '',
   '- [End-to-end through the public API](#end-to-end-through-the-public-api) (`npm run bench:e2e`, bench/e2e/): `encryptVectors`, `decryptVectors` and `encryptStream` with workers, against the WebCrypto and node:crypto loops a user would write; raw numbers in bench/results-e2e.json.',
   '- [Core, single thread](#core-benchmark-single-thread) (`npm run bench:core`, bench/run.ts): the WebAssembly core\'s batch calls on one thread; raw numbers in bench/results.json.',
+  '- [Key providers](#key-providers-wrap-and-unwrap) (`npm run bench:kms`, bench/kms/): wrap/unwrap latency and throughput of every KeyProvider (SoftHSM2 and PyKMIP real, the cloud KMSs and Vault against the local protocol servers); raw numbers in bench/results-kms.json.',
   '',
 ].join('\n');
 
@@ -49,7 +51,7 @@ function readSections(md: string): Partial<Record<SectionId, string>> {
   const text = readFileSync(md, 'utf8');
   const out: Partial<Record<SectionId, string>> = {};
   let marked = false;
-  for (const id of ['e2e', 'core'] as const) {
+  for (const id of SECTIONS) {
     const from = text.indexOf(begin(id));
     const to = text.indexOf(end(id));
     if (from >= 0 && to > from) {
@@ -65,7 +67,7 @@ function readSections(md: string): Partial<Record<SectionId, string>> {
 function writeSection(id: SectionId, body: string, md = RESULTS_MD): void {
   const sections = { ...readSections(md), [id]: body.trim() };
   const parts = [TITLE];
-  for (const s of ['e2e', 'core'] as const) {
+  for (const s of SECTIONS) {
     const text = sections[s];
     if (text !== undefined) parts.push(begin(s), '', text, '', end(s), '');
   }
@@ -85,4 +87,10 @@ export function writeResults(report: BenchReport): void {
 export function writeE2eResults(markdown: string, json: unknown, dir = BENCH_DIR): void {
   writeSection('e2e', markdown, join(dir, 'RESULTS.md'));
   writeFileSync(join(dir, 'results-e2e.json'), `${JSON.stringify(json, null, 2)}\n`);
+}
+
+/** The key-provider benchmark's report: results-kms.json, and its section of RESULTS.md. */
+export function writeKmsResults(markdown: string, json: unknown): void {
+  writeSection('kms', markdown);
+  writeFileSync(join(BENCH_DIR, 'results-kms.json'), `${JSON.stringify(json, null, 2)}\n`);
 }
