@@ -136,7 +136,7 @@ export class WebCryptoKeyProvider extends BaseKeyProvider {
     try {
       key = await subtle().unwrapKey('raw', new Uint8Array(wrappedKek), unwrapping, { name: 'RSA-OAEP' }, params, false, usages);
     } catch (cause) {
-      throw new InvalidInputError('the wrapped KEK did not unwrap with this RSA key (wrong key, or not RSA-OAEP-SHA256 of a 32-byte key)', { cause });
+      key = await unwrapThroughDecrypt(wrappedKek, unwrapping, params, usages, cause);
     }
     return new WebCryptoKeyProvider({ wrapping: key, unwrapping: key }, checkKekId(options.kekId), algorithm, options);
   }
@@ -287,7 +287,7 @@ export class WebCryptoKeyProvider extends BaseKeyProvider {
         }
         case 'RSA-OAEP-256': {
           const pt = await subtle().decrypt({ name: 'RSA-OAEP', label: encodeWrapContext(context) }, unwrapping, new Uint8Array(wrapped.bytes));
-          return new Uint8Array(pt);
+          return restoreLeadingZeros(new Uint8Array(pt));
         }
       }
     } catch (err) {
@@ -307,6 +307,40 @@ export class WebCryptoKeyProvider extends BaseKeyProvider {
       canUnwrap: keys?.unwrapping !== undefined,
       details: { extractable: keys === undefined ? false : (keys.unwrapping ?? keys.wrapping).extractable, persistent: this.#forget !== undefined },
     };
+  }
+}
+
+/**
+ * WebKitGTK's RSA-OAEP (libgcrypt) returns the decoded message as a number, so a message that starts
+ * with zero bytes comes back shorter: 1 DEK in 256 would arrive as 31 bytes. OAEP decoding has
+ * already verified the padding and label by then, and a DEK is always 32 bytes, so the missing
+ * bytes can only be those zeros: put them back.
+ */
+function restoreLeadingZeros(message: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  if (message.length === 0 || message.length >= 32) return message;
+  const full = new Uint8Array(32);
+  full.set(message, 32 - message.length);
+  message.fill(0);
+  return full;
+}
+
+/**
+ * importWrapped's fallback for the same WebKitGTK defect, where unwrapKey then refuses a 31-byte AES
+ * key: if the private key may also decrypt, decrypt, restore the zeros, import non-extractable and
+ * wipe the bytes. Without the 'decrypt' usage the original error stands.
+ */
+async function unwrapThroughDecrypt(wrappedKek: Uint8Array, unwrapping: CryptoKey, params: AesKeyGenParams | RsaHashedKeyGenParams, usages: KeyUsage[], cause: unknown): Promise<CryptoKey> {
+  const refused = (): InvalidInputError => new InvalidInputError('the wrapped KEK did not unwrap with this RSA key (wrong key, or not RSA-OAEP-SHA256 of a 32-byte key)', { cause });
+  if (!unwrapping.usages.includes('decrypt')) throw refused();
+  let raw: Uint8Array<ArrayBuffer> | undefined;
+  try {
+    raw = restoreLeadingZeros(new Uint8Array(await subtle().decrypt({ name: 'RSA-OAEP' }, unwrapping, new Uint8Array(wrappedKek))));
+    if (raw.length !== 32) throw refused();
+    return await subtle().importKey('raw', raw, params, false, usages);
+  } catch (err) {
+    throw err instanceof InvalidInputError ? err : refused();
+  } finally {
+    raw?.fill(0);
   }
 }
 

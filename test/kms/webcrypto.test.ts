@@ -74,7 +74,7 @@ describe('WebCryptoKeyProvider specifics', () => {
     await expect(WebCryptoKeyProvider.importRaw(new Uint8Array(16), { kekId: 'x' })).rejects.toBeInstanceOf(InvalidInputError);
 
     // The customer wraps its AES KEK to our RSA public key; we unwrap it straight into a non-extractable CryptoKey.
-    const ours = (await crypto.subtle.generateKey({ name: 'RSA-OAEP', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, false, ['wrapKey', 'unwrapKey'])) as CryptoKeyPair;
+    const ours = (await crypto.subtle.generateKey({ name: 'RSA-OAEP', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, false, ['wrapKey', 'unwrapKey', 'decrypt'])) as CryptoKeyPair;
     const customerKek = await crypto.subtle.importKey('raw', raw, { name: 'AES-GCM' }, true, ['encrypt']);
     const wrappedKek = new Uint8Array(await crypto.subtle.wrapKey('raw', customerKek, ours.publicKey, { name: 'RSA-OAEP' }));
     const imported = await WebCryptoKeyProvider.importWrapped(wrappedKek, ours.privateKey, { kekId: 'customer', algorithm: 'A256GCM' });
@@ -84,6 +84,25 @@ describe('WebCryptoKeyProvider specifics', () => {
     const tampered = wrappedKek.slice();
     tampered[10]! ^= 1;
     await expect(WebCryptoKeyProvider.importWrapped(tampered, ours.privateKey, { kekId: 'c2' })).rejects.toBeInstanceOf(InvalidInputError);
+  });
+
+  it('DEKs and imported KEKs that start with zero bytes survive RSA-OAEP (WebKitGTK returns them short)', async () => {
+    const owner = await WebCryptoKeyProvider.generate({ algorithm: 'RSA-OAEP-256' });
+    for (const zeros of [1, 2, 5]) {
+      const d = crypto.getRandomValues(new Uint8Array(32));
+      d.fill(0, 0, zeros);
+      d[zeros] = 0x80;
+      expect(await owner.unwrap(await owner.wrap(d, ctx), ctx)).toEqual(d);
+    }
+    const ours = (await crypto.subtle.generateKey({ name: 'RSA-OAEP', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, false, ['wrapKey', 'unwrapKey', 'decrypt'])) as CryptoKeyPair;
+    const raw = crypto.getRandomValues(new Uint8Array(32));
+    raw[0] = 0;
+    const wrappedKek = new Uint8Array(await crypto.subtle.wrapKey('raw', await crypto.subtle.importKey('raw', raw, { name: 'AES-GCM' }, true, ['encrypt']), ours.publicKey, { name: 'RSA-OAEP' }));
+    const imported = await WebCryptoKeyProvider.importWrapped(wrappedKek, ours.privateKey, { kekId: 'zero-led' });
+    const direct = await WebCryptoKeyProvider.importRaw(raw, { kekId: 'zero-led' });
+    const dek = crypto.getRandomValues(new Uint8Array(32));
+    expect(await direct.unwrap(await imported.wrap(dek, ctx), ctx)).toEqual(dek);
+    expect((await imported.describe()).details?.extractable).toBe(false);
   });
 
   it('refuses a KEK of the wrong kind', async () => {
