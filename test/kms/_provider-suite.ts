@@ -376,17 +376,17 @@ export function runProviderSuite(name: string, features: SuiteFeatures, setup: (
 
       itIf(faultKinds.has('close'))('reports a closed connection as kind network, without retrying', async () => {
         const p = h.withOptions(fast);
-        // Browsers resend a request once, on their own, when a reused keep-alive connection closes
-        // before any answer; so the server closes a few in a row, and the provider's own count of
-        // attempts is what shows it did not retry.
-        await h.faults!.arm('close', 3);
+        // Browsers resend a request on their own when a reused keep-alive connection closes before
+        // any answer, once per idle connection they hold (at most 6 per host); so the server closes
+        // the next 10, and the provider's own count of attempts is what shows it did not retry.
+        await h.faults!.arm('close', 10);
         const res = await attemptsOf(() => p.wrap(dek(), contextFor(23)));
         await h.faults!.clear();
         expect(res.err, errorText(res.err)).toBeInstanceOf(ProviderError);
         expect((res.err as ProviderError).kind).toBe('network');
         expect((res.err as ProviderError).attempts).toBe(1);
         expect(res.attempts).toBeGreaterThanOrEqual(1);
-        expect(res.attempts).toBeLessThanOrEqual(2);
+        expect(res.attempts, 'requests the server closed').toBeLessThanOrEqual(10);
       });
 
       itIf(faultKinds.has('hang'))('aborts a call on the caller signal', async () => {
