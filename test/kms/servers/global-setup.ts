@@ -20,11 +20,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started: ServerForTests[] = [];
-  if (process.env.VECSEAL_DEBUG_SETUP) console.error(`global setup for ${project.name}`);
   const files = readdirSync(here).filter((f) => f.endsWith('.server.ts')).sort();
   try {
     for (const file of files) {
-      const mod = (await import(pathToFileURL(join(here, file)).href)) as { startForTests?: () => Promise<ServerForTests> };
+      // Found by listing the folder, so Vite cannot (and need not) analyse this import.
+      const mod = (await import(/* @vite-ignore */ pathToFileURL(join(here, file)).href)) as { startForTests?: () => Promise<ServerForTests> };
       if (typeof mod.startForTests !== 'function') throw new Error(`${file} does not export startForTests()`);
       const server = await mod.startForTests();
       started.push(server);
