@@ -11,9 +11,11 @@
  * ```
  */
 import type { BackendChoice } from './backends/index.js';
-import { AbortedError, FormatError, InvalidInputError, KeyStateError, VecsealError } from './errors.js';
+import { AbortedError, FormatError, InvalidInputError, VecsealError } from './errors.js';
 import { bytesToVector, contextEncoder, DTYPE_CODES, decodePayload, encodePayload, vectorByteLength, vectorToBytes, type BatchContext, type Dtype, type SuiteId, type VectorArray, type VectorTypes } from './format/index.js';
-import type { KeyProvider, WrapContext } from './kms/provider.js';
+import type { KeyProvider } from './kms/provider.js';
+import type { CacheLimits } from './keys/cache.js';
+import { dekIdFor, KeyManager, type KeyEvent } from './keys/manager.js';
 import { MemoryKeyStore } from './store/memory.js';
 import type { KeyStore, StoredDek } from './store/store.js';
 import { Engine, type RunOptions } from './worker/engine.js';
@@ -29,6 +31,14 @@ export interface ClientOptions {
   backend?: BackendChoice;
   /** Record suite for new records: 0x01 (default, 128-bit commitment) or 0x02 (256-bit). */
   suite?: SuiteId;
+  /** Rotate a DEK automatically before it has sealed this many records (default: no limit). */
+  maxRecordsPerDek?: number;
+  /** Limits on unwrapped DEKs in worker memory: maxAgeMs (default 5 min), maxRecords, maxBytes. */
+  cache?: CacheLimits;
+  /** BroadcastChannel name for state changes between clients and tabs (default 'vecseal-keys'); false: none. */
+  channel?: string | false;
+  /** Receives every key operation (generate, unwrap, cache hit/miss, rotate, state change, destroy); never key bytes. */
+  onKeyEvent?: (event: KeyEvent) => void | Promise<void>;
 }
 
 /** Where records live; bound into every record, so a record moved elsewhere does not open. */
@@ -165,10 +175,7 @@ function checkScope(scope: Scope): { collection: string; tenant: string } {
   return { collection: scope.collection, tenant };
 }
 
-/** The DEK id of a collection and tenant: readable and unambiguous (both parts URI-encoded). */
-export function dekIdFor(collection: string, tenant: string): string {
-  return `dek/${encodeURIComponent(tenant)}/${encodeURIComponent(collection)}`;
-}
+export { dekIdFor };
 
 /** Key version of a record from its header (FORMAT.md section 1), or -1 if it is too short to have one. */
 function recordKeyVersion(record: unknown): number {
@@ -177,21 +184,21 @@ function recordKeyVersion(record: unknown): number {
 }
 
 export class VecsealClient {
-  readonly #provider: KeyProvider;
-  readonly #store: KeyStore;
   readonly #engine: Engine;
-  readonly #suite: SuiteId | undefined;
-  /** Engine handles of DEK versions in use, by "dekId#version". */
-  readonly #handles = new Map<string, number>();
-  /** In-flight DEK creations, so concurrent first calls make one DEK. */
-  readonly #creating = new Map<string, Promise<StoredDek>>();
+  readonly #keys: KeyManager;
 
   /** @internal use createClient */
-  constructor(provider: KeyProvider, store: KeyStore, engine: Engine, suite?: SuiteId) {
-    this.#provider = provider;
-    this.#store = store;
+  constructor(keys: KeyManager, engine: Engine) {
+    this.#keys = keys;
     this.#engine = engine;
-    this.#suite = suite;
+  }
+
+  /**
+   * The key lifecycle: rotateDek, rotateKek, suspend, resume, destroy (crypto-shredding), versions.
+   * @example await client.keys.rotateDek({ collection: 'docs', tenant: 'acme' });
+   */
+  get keys(): KeyManager {
+    return this.#keys;
   }
 
   /** Worker count and backend in use. */
@@ -279,7 +286,7 @@ export class VecsealClient {
 
   /** Wipes every DEK in every worker and ends the workers. */
   async close(): Promise<void> {
-    this.#handles.clear();
+    await this.#keys.close();
     await this.#engine.close();
   }
 
@@ -324,10 +331,12 @@ export class VecsealClient {
   async #seal(input: Scope, scope: { collection: string; tenant: string }, dtype: Dtype, dimension: number, ids: readonly string[], payloads: Uint8Array[], options: RunOptions): Promise<SealedRecord[]> {
     const context = this.#context(input, scope, dtype, dimension, '');
     checkContextEarly(context);
-    const dek = await this.#activeDek(scope.collection, scope.tenant);
+    const dek = await this.#keys.dekForSeal(scope, ids.length);
     context.dekId = dek.dekId;
-    const handle = this.#handleFor(dek);
+    const handle = this.#keys.handleFor(dek);
     const records = await this.#engine.seal(handle, context, ids, payloads, options);
+    await this.#keys.recordUsage(dek, ids.length);
+    this.#keys.bytesUsed(dek, payloads.reduce((n, p) => n + p.length, 0));
     return records.map((ciphertext, i) => ({ id: ids[i]!, ciphertext }));
   }
 
@@ -354,15 +363,16 @@ export class VecsealClient {
     });
     let done = 0;
     for (const [version, indexes] of byVersion) {
-      const stored = version < 0 ? undefined : await this.#store.getDek(dekId, version);
-      if (!stored || stored.state === 'suspended' || stored.state === 'destroyed') {
-        const error = version < 0
-          ? new FormatError('record too short to hold a header')
-          : new KeyStateError(stored ? `DEK ${dekId} version ${version} is ${stored.state}` : `no DEK version ${version} for collection '${scope.collection}' and tenant '${scope.tenant}'`);
-        for (const i of indexes) out[i]!.error = error;
+      let stored: StoredDek;
+      try {
+        if (version < 0) throw new FormatError('record too short to hold a header');
+        stored = await this.#keys.dekForOpen(dekId, version, scope);
+      } catch (err) {
+        if (!(err instanceof VecsealError)) throw err;
+        for (const i of indexes) out[i]!.error = err;
         continue;
       }
-      const handle = this.#handleFor(stored);
+      const handle = this.#keys.handleFor(stored);
       const result = await this.#engine.open(handle, context, indexes.map((i) => ids[i]!), indexes.map((i) => input.records[i]!.ciphertext), {
         signal: options.signal,
         onProgress: options.onProgress && ((n) => options.onProgress!(done + n, ids.length)),
@@ -381,60 +391,6 @@ export class VecsealClient {
     if (input.modelId !== undefined) context.modelId = input.modelId;
     if (input.fields !== undefined) context.fields = input.fields;
     return context;
-  }
-
-  /** The newest active version of a collection's and tenant's DEK, created on first use. */
-  async #activeDek(collection: string, tenant: string): Promise<StoredDek> {
-    const dekId = dekIdFor(collection, tenant);
-    const versions = await this.#store.listDekVersions(dekId);
-    const active = versions.filter((d) => d.state === 'active').at(-1);
-    if (active) return active;
-    if (versions.length > 0) throw new KeyStateError(`DEK ${dekId} has no active version (latest is ${versions.at(-1)!.state})`);
-    let pending = this.#creating.get(dekId);
-    if (!pending) {
-      pending = this.#createDek(dekId, collection, tenant, 1).finally(() => this.#creating.delete(dekId));
-      this.#creating.set(dekId, pending);
-    }
-    return pending;
-  }
-
-  async #createDek(dekId: string, collection: string, tenant: string, version: number): Promise<StoredDek> {
-    const context: WrapContext = { dekId, keyVersion: version, collection, tenant };
-    // One round trip where the provider generates keys (AWS GenerateDataKey, Vault datakey); the DEK itself is not kept here.
-    const { dek, wrapped } = this.#provider.generateDataKey
-      ? await this.#provider.generateDataKey(context)
-      : await (async () => {
-          const fresh = crypto.getRandomValues(new Uint8Array(32));
-          try {
-            return { dek: fresh, wrapped: await this.#provider.wrap(fresh, context) };
-          } catch (err) {
-            fresh.fill(0);
-            throw err;
-          }
-        })();
-    dek.fill(0);
-    const entry: StoredDek = { dekId, version, collection, tenant, state: 'active', wrapped, createdAt: new Date().toISOString() };
-    if (await this.#store.createDek(entry)) return entry;
-    // Another client created this version first: use theirs.
-    const theirs = await this.#store.getDek(dekId, version);
-    if (!theirs) throw new KeyStateError(`DEK ${dekId} version ${version} could not be created or read`);
-    return theirs;
-  }
-
-  /** The engine handle of a DEK version; its bytes are unwrapped only when a worker needs them. */
-  #handleFor(entry: StoredDek): number {
-    const key = `${entry.dekId}#${entry.version}`;
-    let handle = this.#handles.get(key);
-    if (handle === undefined) {
-      const ctx: WrapContext = { dekId: entry.dekId, keyVersion: entry.version, collection: entry.collection, tenant: entry.tenant };
-      handle = this.#engine.registerKey({ dekId: entry.dekId, keyVersion: entry.version, ...(this.#suite ? { suite: this.#suite } : {}) }, async () => {
-        const current = await this.#store.getDek(entry.dekId, entry.version);
-        if (!current || current.state === 'suspended' || current.state === 'destroyed') throw new KeyStateError(`DEK ${entry.dekId} version ${entry.version} is ${current?.state ?? 'gone'}`);
-        return this.#provider.unwrap(current.wrapped, ctx);
-      });
-      this.#handles.set(key, handle);
-    }
-    return handle;
   }
 }
 
@@ -457,5 +413,20 @@ export async function createClient(options: ClientOptions): Promise<VecsealClien
   }
   if (options.suite !== undefined && options.suite !== 1 && options.suite !== 2) throw new InvalidInputError('suite must be 1 or 2');
   const engine = await Engine.create({ workers: options.workers, backend: options.backend });
-  return new VecsealClient(options.provider, options.store ?? new MemoryKeyStore(), engine, options.suite);
+  try {
+    const keys = new KeyManager({
+      provider: options.provider,
+      store: options.store ?? new MemoryKeyStore(),
+      engine,
+      suite: options.suite,
+      maxRecordsPerDek: options.maxRecordsPerDek,
+      cache: options.cache,
+      channel: options.channel,
+      onEvent: options.onKeyEvent,
+    });
+    return new VecsealClient(keys, engine);
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
 }

@@ -33,8 +33,10 @@ export {
   type VaultRewrapResult,
   type VaultTransitProviderOptions,
 } from './kms/vault-transit.js';
+export { KeyManager, KeyDestroyedError, type KeyEvent, type ShredReceipt } from './keys/manager.js';
+export type { CacheLimits } from './keys/cache.js';
 export { MemoryKeyStore } from './store/memory.js';
-export type { DekState, KeyStore, StoredDek } from './store/store.js';
+export type { DekExpectation, DekPatch, DekState, KeyStore, StoredAuditLine, StoredDek } from './store/store.js';
 export * from './errors.js';
 export { overheadBytes, FORMAT_VERSION, DEFAULT_SUITE, type Dtype, type SuiteId, type VectorArray, type VectorTypes } from './format/index.js';
 

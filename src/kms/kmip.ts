@@ -23,7 +23,7 @@
  * connection). Node only.
  */
 import { AuthenticationError, InvalidInputError, KeyStateError, NotSupportedError, ProviderError, type KekState } from '../errors.js';
-import { appendTag, bindingTag, checkBinding, splitTag } from './_binding.js';
+import { bindingTag, checkBinding, splitTag } from './_binding.js';
 import { BaseKeyProvider, DEK_BYTES, encodeWrapContext, type Attempt, type KekDescription, type ProviderOptions, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
 import { KmipClient, KmipResultError, type KmipCallOptions, type KmipTlsOptions } from './kmip/client.js';
 import { KMIP_1_2, KMIP_1_4, type ProtocolVersion } from './kmip/messages.js';
