@@ -84,7 +84,8 @@ function field(tag: Tag, value: Uint8Array): Uint8Array {
   return out;
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
+/** The chunks joined into one new array. */
+export function concat(chunks: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
   for (const c of chunks) {

@@ -23,6 +23,7 @@
  * connection). Node only.
  */
 import { AuthenticationError, InvalidInputError, KeyStateError, NotSupportedError, ProviderError, type KekState } from '../errors.js';
+import { concat } from './_envelope.js';
 import { bindingTag, checkBinding, splitTag } from './_binding.js';
 import { BaseKeyProvider, DEK_BYTES, encodeWrapContext, type Attempt, type KekDescription, type ProviderOptions, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
 import { KmipClient, KmipResultError, type KmipCallOptions, type KmipTlsOptions } from './kmip/client.js';
@@ -69,16 +70,6 @@ const KEK_STATES: Record<number, KekState> = {
 
 function kekState(state: number): KekState {
   return KEK_STATES[state] ?? 'unknown';
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function isReason(err: unknown, ...reasons: number[]): err is KmipResultError {
@@ -185,9 +176,9 @@ export class KmipProvider extends BaseKeyProvider {
     if (result.data.length !== DEK_BYTES) throw new ProviderError(`KMIP Encrypt returned ${result.data.length} bytes for a ${DEK_BYTES}-byte DEK`, { kind: 'protocol' });
     if (this.#gcm) {
       if (result.tag?.length !== GCM_TAG_BYTES) throw new ProviderError(`KMIP Encrypt returned no ${GCM_TAG_BYTES}-byte authentication tag`, { kind: 'protocol' });
-      return { bytes: concat(iv, result.data, result.tag), algorithm: GCM_ALGORITHM, kekVersion: uid };
+      return { bytes: concat([iv, result.data, result.tag]), algorithm: GCM_ALGORITHM, kekVersion: uid };
     }
-    return { bytes: concat(iv, result.data, await bindingTag(dek, context)), algorithm: CTR_ALGORITHM, kekVersion: uid };
+    return { bytes: concat([iv, result.data, await bindingTag(dek, context)]), algorithm: CTR_ALGORITHM, kekVersion: uid };
   }
 
   protected async unwrapKey(wrapped: WrappedKey, context: WrapContext, attempt: Attempt): Promise<Uint8Array> {

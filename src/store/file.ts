@@ -22,7 +22,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ClosedError, FormatError, InvalidInputError } from '../errors.js';
-import { decodeWrappedKey, sameBytes } from '../kms/_envelope.js';
+import { sameBytes } from '../kms/_envelope.js';
 import {
   checkAuditLine,
   checkCount,

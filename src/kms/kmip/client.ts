@@ -14,6 +14,7 @@
 import { isIP } from 'node:net';
 import { checkServerIdentity, connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { AbortedError, ClosedError, InvalidInputError, ProviderError } from '../../errors.js';
+import { concat } from '../_envelope.js';
 import { decodeResponseMessage, DEFAULT_PROTOCOL_VERSION, encodeRequestMessage, messageLength, type ProtocolVersion } from './messages.js';
 import {
   BlockCipherMode,
@@ -192,16 +193,6 @@ function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new AbortedError('the KMIP call was aborted', { cause: signal.reason });
 }
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
 /** One TLS socket carrying one request at a time. */
 class Connection {
   readonly socket: TLSSocket;
@@ -278,13 +269,13 @@ class Connection {
     this.#received += data.length;
     try {
       if (this.#expected < 0 && this.#received >= TTLV_HEADER_BYTES) {
-        this.#expected = messageLength(concat(this.#chunks, this.#received).subarray(0, TTLV_HEADER_BYTES));
+        this.#expected = messageLength(concat(this.#chunks).subarray(0, TTLV_HEADER_BYTES));
         if (this.#expected > this.#maxBytes) throw new ProviderError(`KMIP response of ${this.#expected} bytes exceeds the ${this.#maxBytes}-byte limit`, { kind: 'protocol' });
       }
       if (this.#expected >= 0 && this.#received >= this.#expected) {
         // One request at a time, so bytes past the response mean the stream is out of step.
         if (this.#received > this.#expected) throw new ProviderError('KMIP server sent more than one response', { kind: 'protocol' });
-        this.#waiter.resolve(concat(this.#chunks, this.#received));
+        this.#waiter.resolve(concat(this.#chunks));
       }
     } catch (err) {
       const error = err instanceof ProviderError ? err : new ProviderError('KMIP server sent a malformed response header', { kind: 'protocol', cause: err });

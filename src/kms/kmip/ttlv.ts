@@ -9,6 +9,7 @@
  * messages.ts builds requests and reads responses from these items.
  */
 import { FormatError, InvalidInputError } from '../../errors.js';
+import { concat } from '../_envelope.js';
 
 /** Item Type codes (KMIP 1.4 section 9.1.1.2). */
 export const ItemType = {
@@ -155,14 +156,7 @@ function valueBytes(item: TtlvItem, depth: number): Uint8Array {
     case ItemType.Structure: {
       if (depth >= MAX_DEPTH) throw new InvalidInputError(`KMIP structures may nest at most ${MAX_DEPTH} deep`);
       if (!Array.isArray(item.value)) throw new InvalidInputError('a KMIP Structure value must be an array of items');
-      const parts = item.value.map((child) => encodeItem(child, depth + 1));
-      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-      return out;
+      return concat(item.value.map((child) => encodeItem(child, depth + 1)));
     }
     case ItemType.Integer:
     case ItemType.Enumeration:
