@@ -12,10 +12,14 @@
  */
 import type { BackendChoice } from './backends/index.js';
 import { AbortedError, FormatError, InvalidInputError, VecsealError } from './errors.js';
+import { AuditLog, exportJsonl, verifyAuditLog, type AuditVerification, type ExportRange, type VerifyAuditOptions } from './audit/index.js';
 import { bytesToVector, contextEncoder, DTYPE_CODES, decodePayload, encodePayload, vectorByteLength, vectorToBytes, type BatchContext, type Dtype, type SuiteId, type VectorArray, type VectorTypes } from './format/index.js';
 import type { KeyProvider } from './kms/provider.js';
+import { KeyAdmin } from './keys/admin.js';
 import type { CacheLimits } from './keys/cache.js';
-import { dekIdFor, KeyManager, type KeyEvent } from './keys/manager.js';
+import { dekIdFor, KeyManager, type KeyEvent, type TenantProviders } from './keys/manager.js';
+import { ANONYMOUS, checkPrincipal, type AccessPolicy, type Principal } from './keys/policy.js';
+import { recordKeyVersion, runReencrypt, type ReencryptOptions, type ReencryptResult } from './keys/reencrypt.js';
 import { MemoryKeyStore } from './store/memory.js';
 import type { KeyStore, StoredDek } from './store/store.js';
 import { Engine, type RunOptions } from './worker/engine.js';
@@ -39,6 +43,28 @@ export interface ClientOptions {
   channel?: string | false;
   /** Receives every key operation (generate, unwrap, cache hit/miss, rotate, state change, destroy); never key bytes. */
   onKeyEvent?: (event: KeyEvent) => void | Promise<void>;
+  /**
+   * The tamper-evident audit log, kept in `store`: on by default (unsigned); `{ signer }` signs a
+   * checkpoint every `checkpointEvery` entries (ECDSA P-256 private key of the app); an AuditLog of
+   * your own; or false for none. A failed append fails the operation it records.
+   */
+  audit?: false | AuditLog | { signer?: CryptoKey; checkpointEvery?: number };
+  /** Who is calling (recorded in every audit entry, checked by `policy`); default { id: 'anonymous' }. See also client.as(). */
+  principal?: Principal;
+  /** Who may encrypt, decrypt, rotate, suspend, destroy and export the audit log; default: everyone may do everything. */
+  policy?: AccessPolicy;
+  /** Tenants with KEKs of their own (destroyed with the tenant where the provider can). */
+  tenantProviders?: TenantProviders;
+  /** Providers of earlier KEKs, for DEKs that an interrupted rotateKek has not re-wrapped yet. */
+  previousProviders?: readonly KeyProvider[];
+  /** Signs shred receipts (ECDSA P-256 private key); default: the audit signer, if any. */
+  receiptSigner?: CryptoKey;
+}
+
+/** A re-encryption job over records the app stores (see client.reencrypt). */
+export interface ReencryptJob extends Scope, ReencryptOptions {
+  dtype?: Dtype;
+  dimension: number;
 }
 
 /** Where records live; bound into every record, so a record moved elsewhere does not open. */
@@ -177,28 +203,108 @@ function checkScope(scope: Scope): { collection: string; tenant: string } {
 
 export { dekIdFor };
 
-/** Key version of a record from its header (FORMAT.md section 1), or -1 if it is too short to have one. */
-function recordKeyVersion(record: unknown): number {
-  if (!(record instanceof Uint8Array) || record.length < 10) return -1;
-  return ((record[6]! << 24) | (record[7]! << 16) | (record[8]! << 8) | record[9]!) >>> 0;
-}
-
 export class VecsealClient {
   readonly #engine: Engine;
   readonly #keys: KeyManager;
+  readonly #store: KeyStore;
+  readonly #principal: Principal;
+  readonly #admin: KeyAdmin;
 
   /** @internal use createClient */
-  constructor(keys: KeyManager, engine: Engine) {
+  constructor(keys: KeyManager, engine: Engine, store: KeyStore, principal: Principal) {
     this.#keys = keys;
     this.#engine = engine;
+    this.#store = store;
+    this.#principal = principal;
+    this.#admin = new KeyAdmin(keys, principal);
   }
 
   /**
-   * The key lifecycle: rotateDek, rotateKek, suspend, resume, destroy (crypto-shredding), versions.
+   * The key lifecycle, as this client's principal: rotateDek, rotateKek, suspend, resume, destroy
+   * (crypto-shredding), versions.
    * @example await client.keys.rotateDek({ collection: 'docs', tenant: 'acme' });
    */
-  get keys(): KeyManager {
-    return this.#keys;
+  get keys(): KeyAdmin {
+    return this.#admin;
+  }
+
+  /**
+   * The same client acting for another principal (shares workers, keys and store; closing either
+   * closes both). Every call it makes is checked against the policy and audited under that principal.
+   * @example const asBob = client.as({ id: 'bob', roles: ['reader'], tenants: ['acme'] });
+   * @throws InvalidInputError for a malformed principal
+   */
+  as(principal: Principal): VecsealClient {
+    return new VecsealClient(this.#keys, this.#engine, this.#store, checkPrincipal(principal));
+  }
+
+  /** The principal this client acts as. */
+  get principal(): Principal {
+    return this.#principal;
+  }
+
+  /** The key store (wrapped DEKs, the audit log, checkpoints). */
+  get store(): KeyStore {
+    return this.#store;
+  }
+
+  /** The audit log, if on: call audit.checkpoint() to sign the head now (before an export, at shutdown). */
+  get audit(): AuditLog | undefined {
+    return this.#keys.audit;
+  }
+
+  /** How many DEKs are unwrapped in worker memory now. */
+  get cachedKeys(): number {
+    return this.#keys.cachedKeys;
+  }
+
+  /**
+   * The audit log as JSONL for a SIEM (one canonical entry per line). The export is itself audited.
+   * @throws PolicyError without 'export-audit'; InvalidInputError without an audit log
+   */
+  async exportAudit(range: ExportRange = {}): Promise<string> {
+    await this.#keys.authorize(this.#principal, { action: 'export-audit' });
+    if (!this.#keys.audit) throw new InvalidInputError('this client keeps no audit log (audit: false)');
+    await this.#keys.record({ operation: 'export-audit', outcome: 'ok', detail: `from ${range.from ?? 1}${range.to !== undefined ? ` to ${range.to}` : ''}` }, this.#principal);
+    await this.#keys.audit.flush();
+    return exportJsonl(this.#store, range);
+  }
+
+  /**
+   * Verifies the audit log in the store: chain, sequence, checkpoint signatures, truncation.
+   * @param options publicKey (null: signatures not checked), an outside checkpoint
+   * @throws PolicyError without 'export-audit'
+   */
+  async verifyAudit(options: VerifyAuditOptions): Promise<AuditVerification> {
+    await this.#keys.authorize(this.#principal, { action: 'export-audit' });
+    await this.#keys.audit?.flush();
+    return verifyAuditLog(this.#store, options);
+  }
+
+  /**
+   * Moves records the app stores to the newest DEK version of their collection and tenant (after
+   * rotateDek), page by page: `read(cursor, limit)` returns the next page in a stable order and
+   * `write(records)` stores the re-sealed ones in place of the old. A checkpoint under `jobId` in the
+   * key store lets an interrupted job resume; records already current are skipped; a record that
+   * does not open is left as it is and reported. Text and metadata move with the vector.
+   * @example
+   * await client.keys.rotateDek({ collection: 'docs', tenant: 'acme' });
+   * await client.reencrypt({ jobId: 'docs-acme-v2', collection: 'docs', tenant: 'acme', dimension: 768,
+   *   read: (after, limit) => db.page(after, limit), write: (rows) => db.update(rows) });
+   * @throws PolicyError without 'rotate' (and 'encrypt'/'decrypt'); AbortedError (resumable); what read/write throw
+   */
+  async reencrypt(job: ReencryptJob): Promise<ReencryptResult> {
+    const scope = checkScope(job);
+    if (job === null || typeof job !== 'object' || !Number.isInteger(job.dimension)) throw new InvalidInputError('reencrypt needs dimension');
+    await this.#keys.authorize(this.#principal, { action: 'rotate', ...scope });
+    const dtype = checkDtype(job.dtype ?? 'float32');
+    return runReencrypt(job, {
+      store: this.#store,
+      activeVersion: async () => (await this.#keys.dekForSeal(scope, 0, this.#principal)).version,
+      open: (records, signal) => this.#open({ ...job, records, dtype }, { signal }),
+      seal: async (ids, payloads, signal) => this.#seal(job, scope, dtype, job.dimension, ids, payloads, { signal }),
+      record: (outcome, records, detail) => this.#keys.record({ operation: 'reencrypt', keyRef: undefined, ...scope, outcome, records, detail }, this.#principal),
+    });
   }
 
   /** Worker count and backend in use. */
@@ -331,12 +437,19 @@ export class VecsealClient {
   async #seal(input: Scope, scope: { collection: string; tenant: string }, dtype: Dtype, dimension: number, ids: readonly string[], payloads: Uint8Array[], options: RunOptions): Promise<SealedRecord[]> {
     const context = this.#context(input, scope, dtype, dimension, '');
     checkContextEarly(context);
-    const dek = await this.#keys.dekForSeal(scope, ids.length);
-    context.dekId = dek.dekId;
-    const handle = this.#keys.handleFor(dek);
-    const records = await this.#engine.seal(handle, context, ids, payloads, options);
-    await this.#keys.recordUsage(dek, ids.length);
-    this.#keys.bytesUsed(dek, payloads.reduce((n, p) => n + p.length, 0));
+    await this.#keys.authorize(this.#principal, { action: 'encrypt', ...scope });
+    let dek: StoredDek | undefined;
+    let records: Uint8Array[];
+    try {
+      dek = await this.#keys.dekForSeal(scope, ids.length, this.#principal);
+      context.dekId = dek.dekId;
+      const handle = await this.#keys.handleFor(dek, this.#principal);
+      records = await this.#engine.seal(handle, context, ids, payloads, options);
+    } catch (err) {
+      await this.#keys.recordFailure('seal', scope, dek, err, ids.length, this.#principal);
+      throw err;
+    }
+    await this.#keys.recordSeal(dek, ids.length, payloads.reduce((n, p) => n + p.length, 0), this.#principal);
     return records.map((ciphertext, i) => ({ id: ids[i]!, ciphertext }));
   }
 
@@ -351,6 +464,7 @@ export class VecsealClient {
     const dekId = dekIdFor(scope.collection, scope.tenant);
     const context = this.#context(input, scope, dtype, input.dimension, dekId);
     checkContextEarly(context);
+    await this.#keys.authorize(this.#principal, { action: 'decrypt', ...scope });
     const out: { id: string; payload?: Uint8Array; error?: VecsealError }[] = ids.map((id) => ({ id }));
 
     // Records name their DEK version in the header; open each version's records together.
@@ -368,20 +482,37 @@ export class VecsealClient {
         if (version < 0) throw new FormatError('record too short to hold a header');
         stored = await this.#keys.dekForOpen(dekId, version, scope);
       } catch (err) {
+        // A version that is unknown, suspended or destroyed fails its records; the other versions' records still open.
         if (!(err instanceof VecsealError)) throw err;
+        await this.#keys.recordFailure('open', scope, undefined, err, indexes.length, this.#principal);
         for (const i of indexes) out[i]!.error = err;
         continue;
       }
-      const handle = this.#keys.handleFor(stored);
-      const result = await this.#engine.open(handle, context, indexes.map((i) => ids[i]!), indexes.map((i) => input.records[i]!.ciphertext), {
-        signal: options.signal,
-        onProgress: options.onProgress && ((n) => options.onProgress!(done + n, ids.length)),
-      });
+      let result: { payloads: Uint8Array[]; errors: (VecsealError | undefined)[] };
+      try {
+        const handle = await this.#keys.handleFor(stored, this.#principal);
+        result = await this.#engine.open(handle, context, indexes.map((i) => ids[i]!), indexes.map((i) => input.records[i]!.ciphertext), {
+          signal: options.signal,
+          onProgress: options.onProgress && ((n) => options.onProgress!(done + n, ids.length)),
+        });
+      } catch (err) {
+        // The provider could not unwrap the DEK, a worker crashed, or the call was aborted: the whole call fails (retry it).
+        await this.#keys.recordFailure('open', scope, stored, err, indexes.length, this.#principal);
+        throw err;
+      }
       done += indexes.length;
+      let opened = 0;
+      let bytes = 0;
       indexes.forEach((i, k) => {
         if (result.errors[k]) out[i]!.error = result.errors[k];
-        else out[i]!.payload = result.payloads[k];
+        else {
+          out[i]!.payload = result.payloads[k];
+          opened++;
+          bytes += result.payloads[k]!.length;
+        }
       });
+      // Recorded before any plaintext is handed back: an open that cannot be audited returns nothing.
+      await this.#keys.recordOpen(stored, opened, indexes.length - opened, bytes, this.#principal);
     }
     return out;
   }
@@ -392,6 +523,13 @@ export class VecsealClient {
     if (input.fields !== undefined) context.fields = input.fields;
     return context;
   }
+}
+
+async function openAudit(option: ClientOptions['audit'], store: KeyStore): Promise<AuditLog | undefined> {
+  if (option === false) return undefined;
+  if (option instanceof AuditLog) return option;
+  if (option !== undefined && (option === null || typeof option !== 'object')) throw new InvalidInputError('audit must be false, an AuditLog, or { signer?, checkpointEvery? }');
+  return AuditLog.open(store, { signer: option?.signer, checkpointEvery: option?.checkpointEvery });
 }
 
 function failId(): never {
@@ -412,19 +550,27 @@ export async function createClient(options: ClientOptions): Promise<VecsealClien
     throw new InvalidInputError('createClient needs a provider (e.g. await WebCryptoKeyProvider.generate())');
   }
   if (options.suite !== undefined && options.suite !== 1 && options.suite !== 2) throw new InvalidInputError('suite must be 1 or 2');
+  const principal = options.principal === undefined ? ANONYMOUS : checkPrincipal(options.principal);
+  const store = options.store ?? new MemoryKeyStore();
+  const audit = await openAudit(options.audit, store);
   const engine = await Engine.create({ workers: options.workers, backend: options.backend });
   try {
     const keys = new KeyManager({
       provider: options.provider,
-      store: options.store ?? new MemoryKeyStore(),
+      tenantProviders: options.tenantProviders,
+      previousProviders: options.previousProviders,
+      store,
       engine,
       suite: options.suite,
       maxRecordsPerDek: options.maxRecordsPerDek,
       cache: options.cache,
       channel: options.channel,
+      audit,
+      policy: options.policy,
+      receiptSigner: options.receiptSigner ?? (options.audit && !(options.audit instanceof AuditLog) ? options.audit.signer : undefined),
       onEvent: options.onKeyEvent,
     });
-    return new VecsealClient(keys, engine);
+    return new VecsealClient(keys, engine, store, principal);
   } catch (err) {
     await engine.close();
     throw err;

@@ -95,8 +95,14 @@ export class ProviderError extends VecsealError {
 
 /** The access policy denied the operation. */
 export class PolicyError extends VecsealError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Who was denied (the principal's id). */
+  readonly principal: string | undefined;
+  /** What was denied: 'encrypt', 'decrypt', 'rotate', 'suspend', 'destroy' or 'export-audit'. */
+  readonly action: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; principal?: string; action?: string }) {
     super('POLICY_DENIED', message, options);
+    this.principal = options?.principal;
+    this.action = options?.action;
   }
 }
 

@@ -1,15 +1,16 @@
 /**
- * The canonical JSON the audit log hashes, signs and stores: RFC 8785 (JSON Canonicalization
- * Scheme) restricted to the values an audit entry holds, where it is exact and short to state:
- * objects with member names sorted by UTF-16 code units, no whitespace, strings as ECMAScript
- * JSON.stringify writes them (RFC 8785 section 3.2.2.2), and only non-negative safe integers as
- * numbers (their shortest decimal form). Absent fields are left out, never written as null.
+ * The canonical JSON the audit log and shred receipts hash, sign and store: RFC 8785 (JSON
+ * Canonicalization Scheme) restricted to the values they hold, where it is exact and short to state:
+ * objects with member names sorted by UTF-16 code units, arrays in order, no whitespace, strings as
+ * ECMAScript JSON.stringify writes them (RFC 8785 section 3.2.2.2), true and false, and only
+ * non-negative safe integers as numbers (their shortest decimal form). Absent fields are left out,
+ * never written as null.
  */
 import { FormatError } from '../errors.js';
 import { sha256 } from '../kms/_envelope.js';
 
-/** What an audit entry is made of. */
-export type CanonicalValue = string | number | { readonly [key: string]: CanonicalValue | undefined };
+/** What an audit entry or a receipt is made of. */
+export type CanonicalValue = string | number | boolean | readonly CanonicalValue[] | { readonly [key: string]: CanonicalValue | undefined };
 
 /**
  * @throws FormatError for a value outside that domain (a bug in this module's callers, not user input)
@@ -20,11 +21,15 @@ export function canonicalJson(value: CanonicalValue): string {
     if (!Number.isSafeInteger(value) || value < 0) throw new FormatError('canonical JSON holds only non-negative safe integers');
     return String(value);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FormatError('canonical JSON holds only strings, integers and objects');
-  const members = Object.keys(value)
-    .filter((key) => value[key] !== undefined)
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  // Arrays keep their order (RFC 8785 section 3.2.3); shred receipts list what they destroyed.
+  if (Array.isArray(value)) return `[${value.map((v: CanonicalValue) => canonicalJson(v)).join(',')}]`;
+  if (value === null || typeof value !== 'object') throw new FormatError('canonical JSON holds only strings, integers, booleans, arrays and objects');
+  const object = value as { readonly [key: string]: CanonicalValue | undefined };
+  const members = Object.keys(object)
+    .filter((key) => object[key] !== undefined)
     .sort()
-    .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key]!)}`);
+    .map((key) => `${JSON.stringify(key)}:${canonicalJson(object[key]!)}`);
   return `{${members.join(',')}}`;
 }
 

@@ -31,10 +31,11 @@ export class DekCache {
   readonly #maxRecords: number;
   readonly #maxBytes: number;
   readonly #entries = new Map<string, Entry>();
-  readonly #onExpire: (ref: string) => void;
+  readonly #onExpire: (ref: string, why: string) => void;
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(engine: Engine, limits: CacheLimits, onExpire: (ref: string) => void) {
+  /** @param onExpire told of each entry evicted for passing a limit, and which */
+  constructor(engine: Engine, limits: CacheLimits, onExpire: (ref: string, why: string) => void) {
     for (const [name, value] of Object.entries(limits)) {
       if (value !== undefined && !(typeof value === 'number' && value > 0)) throw new InvalidInputError(`cache.${name} must be a positive number`);
     }
@@ -49,9 +50,10 @@ export class DekCache {
   get(ref: string): number | undefined {
     const e = this.#entries.get(ref);
     if (!e) return undefined;
-    if (this.#expired(e)) {
+    const why = this.#expired(e);
+    if (why) {
       void this.evict(ref);
-      this.#onExpire(ref);
+      this.#onExpire(ref, why);
       return undefined;
     }
     return e.handle;
@@ -62,14 +64,16 @@ export class DekCache {
     this.#timer ??= this.#startSweep();
   }
 
-  used(ref: string, records: number): void {
+  /** Counts what passed through a cached DEK; the next get() after a limit is passed evicts it. */
+  used(ref: string, records: number, bytes: number): void {
     const e = this.#entries.get(ref);
-    if (e) e.records += records;
+    if (!e) return;
+    e.records += records;
+    e.bytes += bytes;
   }
 
-  bytes(ref: string, bytes: number): void {
-    const e = this.#entries.get(ref);
-    if (e) e.bytes += bytes;
+  has(ref: string): boolean {
+    return this.#entries.has(ref);
   }
 
   /** Wipes a DEK in every worker. */
@@ -91,16 +95,21 @@ export class DekCache {
     return this.#entries.size;
   }
 
-  #expired(e: Entry): boolean {
-    return Date.now() - e.since >= this.#maxAgeMs || e.records >= this.#maxRecords || e.bytes >= this.#maxBytes;
+  /** Which limit an entry has passed, or undefined. */
+  #expired(e: Entry): string | undefined {
+    if (Date.now() - e.since >= this.#maxAgeMs) return `cached longer than maxAgeMs (${this.#maxAgeMs})`;
+    if (e.records >= this.#maxRecords) return `sealed maxRecords (${this.#maxRecords}) records`;
+    if (e.bytes >= this.#maxBytes) return `passed maxBytes (${this.#maxBytes}) bytes`;
+    return undefined;
   }
 
   #startSweep(): ReturnType<typeof setInterval> {
     const timer = setInterval(() => {
       for (const [ref, e] of this.#entries) {
-        if (this.#expired(e)) {
+        const why = this.#expired(e);
+        if (why) {
           void this.evict(ref);
-          this.#onExpire(ref);
+          this.#onExpire(ref, why);
         }
       }
     }, Math.max(50, Math.min(this.#maxAgeMs / 4, 30_000)));
