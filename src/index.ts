@@ -11,6 +11,7 @@ export type {
   EncryptRecordsInput,
   EncryptVectorsInput,
   PlainRecord,
+  ReencryptJob,
   Scope,
   SealedRecord,
   StreamOptions,
@@ -33,10 +34,17 @@ export {
   type VaultRewrapResult,
   type VaultTransitProviderOptions,
 } from './kms/vault-transit.js';
-export { KeyManager, KeyDestroyedError, type KeyEvent, type ShredReceipt } from './keys/manager.js';
+export { KeyManager, KeyDestroyedError, type DestroyOptions, type DestroyScope, type KeyEvent, type RotateKekOptions, type TenantProviders } from './keys/manager.js';
+export { KeyAdmin } from './keys/admin.js';
 export type { CacheLimits } from './keys/cache.js';
+export { ANONYMOUS, KEY_ACTIONS, type AccessPolicy, type KeyAction, type PolicyRule, type Principal } from './keys/policy.js';
+export { RECEIPT_TYPE, verifyShredReceipt, type KekShred, type ReceiptVerification, type ShreddedDek, type ShredReceipt } from './keys/receipt.js';
+export type { ReencryptPage, ReencryptProgress, ReencryptResult, SealedRow } from './keys/reencrypt.js';
 export { MemoryKeyStore } from './store/memory.js';
+export { IndexedDbKeyStore, DEFAULT_KEY_DATABASE, type IndexedDbKeyStoreOptions } from './store/indexeddb.js';
+export { PostgresKeyStore, type PostgresKeyStoreOptions, type SqlClient } from './store/postgres.js';
 export type { DekExpectation, DekPatch, DekState, KeyStore, StoredAuditLine, StoredDek } from './store/store.js';
+export * from './audit/index.js';
 export * from './errors.js';
 export { overheadBytes, FORMAT_VERSION, DEFAULT_SUITE, type Dtype, type SuiteId, type VectorArray, type VectorTypes } from './format/index.js';
 

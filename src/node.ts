@@ -24,4 +24,5 @@ export {
 } from './kms/kmip/client.js';
 export { KMIP_1_2, KMIP_1_4, type ProtocolVersion as KmipProtocolVersion } from './kms/kmip/messages.js';
 export { State as KmipState, ResultReason as KmipResultReason, RevocationReasonCode as KmipRevocationReason, UsageMask as KmipUsageMask } from './kms/kmip/tags.js';
+export { FileKeyStore, type FileKeyStoreOptions } from './store/file.js';
 export * from './index.js';

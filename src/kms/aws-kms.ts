@@ -17,12 +17,19 @@
  * the versions of a key's backing material to itself except for an opaque key material id, which
  * GenerateDataKey and ReEncrypt report (Encrypt does not): wrapped keys carry it as kekVersion when
  * KMS gives it, and describe() reports the current one.
+ *
+ * destroyKek is ScheduleKeyDeletion: KMS never deletes a key at once, only after a waiting period
+ * of 7 to 30 days (PendingWindowInDays; 7 here unless asked, AWS's own default is 30), during
+ * which the key is PendingDeletion (Encrypt and Decrypt answer KMSInvalidStateException, reported
+ * as KeyStateError 'pending-deletion') and CancelKeyDeletion can still bring it back. A key already
+ * pending deletion answers KMSInvalidStateException; that is success, with the date DescribeKey gives.
  */
 import { AuthenticationError, InvalidInputError, KeyStateError, ProviderError, type KekState } from '../errors.js';
 import { fromBase64, toBase64 } from './_base64.js';
 import { httpFailure, serviceMessage, type HttpResponse } from './_http.js';
 import { callAwsJson, checkCredentials, type AwsCredentials, type AwsCredentialSource } from './_aws-sigv4.js';
-import { BaseKeyProvider, type Attempt, type KekDescription, type ProviderOptions, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
+import { isoFromSeconds } from './_dates.js';
+import { BaseKeyProvider, type Attempt, type DestroyKekOptions, type KekDescription, type ProviderOptions, type RawDestruction, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
 
 export type { AwsCredentials, AwsCredentialSource };
 
@@ -33,6 +40,11 @@ const THROTTLING_CODES = ['ThrottlingException', 'LimitExceededException'];
 /** Server-side failures worth another try, whatever their status. */
 const UNAVAILABLE_CODES = ['KMSInternalException', 'DependencyTimeoutException', 'ServiceUnavailableException', 'InternalFailure'];
 const REFUSED_CIPHERTEXT_CODES = ['InvalidCiphertextException', 'IncorrectKeyException'];
+/** ScheduleKeyDeletion's PendingWindowInDays bounds (AWS KMS API Reference). */
+const MIN_PENDING_WINDOW_DAYS = 7;
+const MAX_PENDING_WINDOW_DAYS = 30;
+/** The waiting period when the caller names none: the shortest AWS allows, since the caller asked to destroy. */
+const DEFAULT_PENDING_WINDOW_DAYS = 7;
 
 export interface AwsKmsProviderOptions extends ProviderOptions {
   /** The KMS key: key ARN, key id, alias name ('alias/...') or alias ARN. */
@@ -194,6 +206,32 @@ export class AwsKmsProvider extends BaseKeyProvider {
       canUnwrap: true,
       details,
     };
+  }
+
+  protected override checkDestroyOptions(options: DestroyKekOptions): void {
+    const days = options.pendingWindowInDays;
+    if (days !== undefined && (days < MIN_PENDING_WINDOW_DAYS || days > MAX_PENDING_WINDOW_DAYS)) {
+      throw new InvalidInputError(`AWS KMS schedules deletion ${MIN_PENDING_WINDOW_DAYS} to ${MAX_PENDING_WINDOW_DAYS} days ahead; pendingWindowInDays was ${days}`);
+    }
+  }
+
+  /** ScheduleKeyDeletion; a key already pending deletion is success, with the date DescribeKey reports. */
+  protected override async destroyKekKey(attempt: Attempt, options: DestroyKekOptions): Promise<RawDestruction> {
+    let out: Record<string, unknown>;
+    try {
+      out = await this.#call('ScheduleKeyDeletion', { KeyId: this.kekId, PendingWindowInDays: options.pendingWindowInDays ?? DEFAULT_PENDING_WINDOW_DAYS }, attempt);
+    } catch (err) {
+      if (!(err instanceof KeyStateError)) throw err;
+      // KMSInvalidStateException: already pending deletion (a retried shred), or a state in which KMS refuses to schedule it.
+      const meta = await this.#describe(attempt);
+      if (meta.KeyState !== 'PendingDeletion') throw err;
+      return { state: 'pending-deletion', deletionDate: isoFromSeconds(meta.DeletionDate) };
+    }
+    if (out.KeyState !== undefined && out.KeyState !== 'PendingDeletion') {
+      throw new ProviderError(`aws-kms ScheduleKeyDeletion: the key is ${String(out.KeyState)} afterwards, not PendingDeletion`, { kind: 'protocol' });
+    }
+    // A multi-Region primary key with replicas has no date yet: its window starts when the last replica is deleted.
+    return { state: 'pending-deletion', deletionDate: isoFromSeconds(out.DeletionDate) };
   }
 
   /**

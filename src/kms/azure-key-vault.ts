@@ -14,6 +14,16 @@
  * opening after the key is rotated. Key Vault has no re-encrypt operation: rewrap unwraps and wraps
  * again with the current version, so the DEK passes through this process (base class default).
  *
+ * destroyKek deletes the key (DELETE {vault}/keys/{name}, every version): with soft delete (on in
+ * every vault and Managed HSM today) it is recoverable until its scheduledPurgeDate ('pending-deletion';
+ * wrap and unwrap then answer 404 and GET /deletedkeys/{name} finds it: KeyStateError
+ * 'pending-deletion'). With `purge: true` it is then purged (DELETE {vault}/deletedkeys/{name}):
+ * 'destroyed', unless purge protection forbids it, when the key stays 'pending-deletion' until
+ * the service purges it. Deletion is asynchronous at the service: the purge waits until the deleted
+ * key is visible, and the result waits until the purge is done, each within the attempt's timeout.
+ * A purged key and a name that never existed both answer 404; a retried destroyKek reports
+ * 'destroyed' for both, and so do wrap and describe after this provider's own purge.
+ *
  * Runs in browsers and Node (fetch only). The caller supplies Microsoft Entra ID access tokens for
  * the scope https://vault.azure.net/.default (vaults) or https://managedhsm.azure.net/.default
  * (Managed HSM); a token is asked for on every request, so the supplier should cache.
@@ -22,7 +32,8 @@ import { AuthenticationError, InvalidInputError, KeyStateError, ProviderError, V
 import { fromBase64, toBase64Url } from './_base64.js';
 import { appendTag, bindingTag, checkBinding, splitTag } from './_binding.js';
 import { httpFailure, sendJson, serviceMessage, type HttpResponse } from './_http.js';
-import { BaseKeyProvider, type Attempt, type KekDescription, type ProviderOptions, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
+import { isoFromSeconds } from './_dates.js';
+import { BaseKeyProvider, type Attempt, type DestroyKekOptions, type KekDescription, type ProviderOptions, type RawDestruction, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
 
 /** 'RSA-OAEP-256' for RSA keys (vault or Managed HSM), 'A256KW' for 256-bit oct-HSM keys (Managed HSM). */
 export type AzureWrapAlgorithm = 'RSA-OAEP-256' | 'A256KW';
@@ -66,6 +77,9 @@ const KEY_VERSION = /^[0-9A-Za-z]{1,64}$/;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** A 400 on unwrap whose message says the request itself was malformed, not that the ciphertext was refused. */
 const MALFORMED_REQUEST = /base64|is required|api-version|api version/i;
+/** First and longest wait between polls while the service finishes a deletion or a purge. */
+const POLL_FIRST_MS = 100;
+const POLL_MAX_MS = 2000;
 
 interface KeyLocation {
   /** scheme://host[:port] */
@@ -130,8 +144,23 @@ function describeError(status: number, e: ServiceError): string {
   return `HTTP ${status}${codes ? ` ${codes}` : ''}${said ? `: ${said}` : ''}`;
 }
 
-function isoFromSeconds(value: unknown): string | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? new Date(value * 1000).toISOString() : undefined;
+/** Waits `ms`, or rejects with the signal's reason when it fires first. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**
@@ -203,11 +232,65 @@ export class AzureKeyVaultProvider extends BaseKeyProvider {
     const res = await this.#send('describe', 'GET', this.#keyPath(this.#key.version), undefined, attempt);
     if (res.status === 200) return this.#description(res.json);
     const failure = await this.#failure('describe', res, attempt);
-    // A disabled or soft-deleted key is a state to report, not a failure to describe it.
-    if (failure instanceof KeyStateError && (failure.state === 'disabled' || failure.state === 'pending-deletion')) {
+    // A disabled, soft-deleted or (after our own purge) purged key is a state to report, not a failure to describe it.
+    if (failure instanceof KeyStateError && (failure.state === 'disabled' || failure.state === 'pending-deletion' || failure.state === 'destroyed')) {
       return { provider: this.id, kekId: this.kekId, kekVersion: this.#key.version, state: failure.state, algorithm: this.algorithm, canUnwrap: true, details: { reason: failure.message } };
     }
     throw failure;
+  }
+
+  /** Soft delete, then (with purge) purge; idempotent: a key deleted or purged before is reported as it is now. */
+  protected override async destroyKekKey(attempt: Attempt, options: DestroyKekOptions): Promise<RawDestruction> {
+    const deletedPath = `/deletedkeys/${this.#key.name}`;
+    const res = await this.#send('destroyKek', 'DELETE', this.#keyPath(undefined), undefined, attempt);
+    let deleted: unknown;
+    let fresh = false;
+    if (res.status === 200) {
+      deleted = res.json;
+      fresh = true;
+    } else if (res.status === 404) {
+      // Deleted before (a retried shred): still soft-deleted, or purged.
+      const found = await this.#send('destroyKek', 'GET', deletedPath, undefined, attempt);
+      if (found.status === 404) return { state: 'destroyed' };
+      if (found.status !== 200) throw this.#destroyFailure(found);
+      deleted = found.json;
+    } else throw this.#destroyFailure(res);
+    const bundle = (deleted !== null && typeof deleted === 'object' ? deleted : {}) as { scheduledPurgeDate?: unknown; attributes?: { recoveryLevel?: unknown } };
+    // A vault without soft delete (recovery level 'Purgeable', retired by Azure in 2025) deletes at once.
+    if (bundle.attributes?.recoveryLevel === 'Purgeable') return { state: 'destroyed' };
+    const pending: RawDestruction = { state: 'pending-deletion', deletionDate: isoFromSeconds(bundle.scheduledPurgeDate) };
+    if (options.purge !== true) return pending;
+    // The service deletes asynchronously: purge only once the deleted key is visible (as the Azure SDKs' delete poller waits).
+    if (fresh) await this.#until(attempt, async () => (await this.#deletedStatus(deletedPath, attempt)) !== 404);
+    let purged = false;
+    await this.#until(attempt, async () => {
+      const answer = await this.#send('destroyKek', 'DELETE', deletedPath, undefined, attempt);
+      if (answer.status === 204 || answer.status === 200 || answer.status === 404) return (purged = true);
+      const e = serviceError(answer.json);
+      if (answer.status === 409) return false; // ObjectIsBeingDeleted: not ready yet
+      if (answer.status === 403 && /purge protection/i.test(e.message)) return true;
+      throw this.#destroyFailure(answer);
+    });
+    if (!purged) return pending; // purge protection: the service purges it at scheduledPurgeDate
+    // Purging is asynchronous too: report 'destroyed' once the deleted key is gone, so describe and unwrap agree.
+    await this.#until(attempt, async () => (await this.#deletedStatus(deletedPath, attempt)) === 404);
+    return { state: 'destroyed' };
+  }
+
+  async #deletedStatus(path: string, attempt: Attempt): Promise<number> {
+    const res = await this.#send('destroyKek', 'GET', path, undefined, attempt);
+    if (res.status !== 200 && res.status !== 404) throw this.#destroyFailure(res);
+    return res.status;
+  }
+
+  /** Polls `done` with growing pauses; the attempt's signal (timeout or abort) ends the wait. */
+  async #until(attempt: Attempt, done: () => Promise<boolean>): Promise<void> {
+    for (let wait = POLL_FIRST_MS; !(await done()); wait = Math.min(wait * 2, POLL_MAX_MS)) await pause(wait, attempt.signal);
+  }
+
+  #destroyFailure(res: HttpResponse): ProviderError {
+    const e = serviceError(res.json);
+    return httpFailure(this.id, 'destroyKek', res.status, e.code, e.inner.length > 0 ? `[${e.inner.join('/')}] ${e.message}` : e.message);
   }
 
   #keyPath(version: string | undefined): string {
@@ -230,7 +313,7 @@ export class AzureKeyVaultProvider extends BaseKeyProvider {
     return token;
   }
 
-  async #send(op: string, method: 'GET' | 'POST', path: string, body: unknown, attempt: Attempt): Promise<HttpResponse> {
+  async #send(op: string, method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, attempt: Attempt): Promise<HttpResponse> {
     const token = await this.#token(op, attempt);
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -356,9 +439,9 @@ export class AzureKeyVaultProvider extends BaseKeyProvider {
       const purge = isoFromSeconds((deleted.json as { scheduledPurgeDate?: unknown } | undefined)?.scheduledPurgeDate);
       return new KeyStateError(`Azure key '${this.#key.name}' is deleted and recoverable${purge ? ` until ${purge}` : ''} (recover it to use it again)`, { state: 'pending-deletion' });
     }
-    // Neither live nor soft-deleted: purged. Only unwrap knows the key existed (it wrapped this DEK);
-    // for wrap and describe it may as well be a wrong name.
-    if (deleted?.status === 404 && op === 'unwrap') {
+    // Neither live nor soft-deleted: purged. Only unwrap knows the key existed (it wrapped this DEK),
+    // and this provider once its own destroyKek purged it; otherwise it may as well be a wrong name.
+    if (deleted?.status === 404 && (op === 'unwrap' || this.destroyedKek === 'destroyed')) {
       return new KeyStateError(`Azure key '${this.#key.name}' no longer exists (purged): the DEKs it wrapped cannot be unwrapped`, { state: 'destroyed' });
     }
     return undefined;

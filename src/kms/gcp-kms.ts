@@ -15,6 +15,14 @@
  * wrapped key's kekVersion); decrypt takes the key name and finds the version inside the ciphertext,
  * so DEKs wrapped under older versions keep opening after a rotation while those versions stay enabled.
  *
+ * destroyKek lists the key's versions (cryptoKeyVersions.list) and destroys each that is ENABLED or
+ * DISABLED (cryptoKeyVersions.destroy). Cloud KMS schedules destruction for the key's
+ * destroyScheduledDuration (30 days unless set at creation; not settable per call), in which a
+ * version is DESTROY_SCHEDULED and can be restored; encrypt and decrypt then answer
+ * FAILED_PRECONDITION, reported as KeyStateError 'pending-deletion'. The result is 'pending-deletion'
+ * with the latest destroyTime while any version is scheduled, 'destroyed' once every version is
+ * DESTROYED. The key itself (its name) is never deleted: Cloud KMS has no such call.
+ *
  * Credentials come from the caller: getAccessToken() is asked for an OAuth 2 access token before
  * every request (so the caller's own cache and refresh decide its lifetime), sent as a bearer token
  * and never kept or put in an error.
@@ -24,7 +32,8 @@ import { fromBase64, toBase64 } from './_base64.js';
 import { crc32c, CRC32C_MAX } from './_crc32c.js';
 import { encodeWrapContext } from './_envelope.js';
 import { httpFailure, sendJson, serviceMessage } from './_http.js';
-import { BaseKeyProvider, type Attempt, type KekDescription, type ProviderOptions, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
+import { latestIso } from './_dates.js';
+import { BaseKeyProvider, type Attempt, type KekDescription, type ProviderOptions, type RawDestruction, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
 
 /** The public Cloud KMS endpoint; regional and private endpoints are set with `endpoint`. */
 export const GCP_KMS_ENDPOINT = 'https://cloudkms.googleapis.com';
@@ -55,6 +64,13 @@ export interface GcpKmsProviderOptions extends ProviderOptions {
 }
 
 type Json = Record<string, unknown>;
+
+/** Version states whose key material exists and that destroy accepts. */
+const DESTROYABLE = new Set(['ENABLED', 'DISABLED']);
+/** Version states without key material that never get any. */
+const WITHOUT_MATERIAL = new Set(['GENERATION_FAILED', 'IMPORT_FAILED']);
+/** Pages a listing may take before the provider gives up (a key with more versions than this is not a KEK we made). */
+const MAX_LIST_PAGES = 100;
 
 /** How Cloud KMS names a CryptoKeyVersion state, as a KekState. */
 function kekStateOf(state: unknown): KekState {
@@ -225,6 +241,58 @@ export class GcpKmsProvider extends BaseKeyProvider {
       canUnwrap: true,
       details,
     };
+  }
+
+  /** Destroys every version that has key material; idempotent (scheduled and destroyed versions are left as they are). */
+  protected override async destroyKekKey(attempt: Attempt): Promise<RawDestruction> {
+    const versions = await this.#listVersions(attempt);
+    for (const [i, v] of versions.entries()) {
+      if (!DESTROYABLE.has(v.state)) continue;
+      try {
+        versions[i] = this.#versionState('destroy', await this.#call('destroy', 'POST', `${v.name}:destroy`, attempt, {}));
+      } catch (err) {
+        // FAILED_PRECONDITION: destroyed or scheduled meanwhile (another caller, or our own attempt whose answer was lost).
+        if (!(err instanceof KeyStateError)) throw err;
+        versions[i] = this.#versionState('get', await this.#call('get', 'GET', v.name, attempt));
+      }
+    }
+    const waiting = versions.filter((v) => v.state !== 'DESTROY_SCHEDULED' && v.state !== 'DESTROYED' && !WITHOUT_MATERIAL.has(v.state));
+    if (waiting.length > 0) {
+      // PENDING_GENERATION / PENDING_IMPORT: material may still arrive, so the key cannot be called destroyed yet.
+      throw new ProviderError(`${ID} destroy: version ${waiting[0]!.name} is ${waiting[0]!.state} and cannot be destroyed yet`, { kind: 'unavailable' });
+    }
+    const scheduled = versions.filter((v) => v.state === 'DESTROY_SCHEDULED');
+    const gone = versions.filter((v) => v.state === 'DESTROY_SCHEDULED' || v.state === 'DESTROYED').map((v) => v.name);
+    if (scheduled.length === 0) return { state: 'destroyed', versions: gone };
+    return { state: 'pending-deletion', deletionDate: latestIso(scheduled.map((v) => v.destroyTime)), versions: gone };
+  }
+
+  /** Every version of the key (cryptoKeyVersions.list, page by page), oldest first. */
+  async #listVersions(attempt: Attempt): Promise<{ name: string; state: string; destroyTime?: string | undefined }[]> {
+    const out: { name: string; state: string; destroyTime?: string | undefined }[] = [];
+    let pageToken = '';
+    for (let page = 0; ; page++) {
+      if (page === MAX_LIST_PAGES) throw protocolError('list', `the listing of ${this.kekId}'s versions did not end after ${MAX_LIST_PAGES} pages`);
+      const query = pageToken === '' ? '' : `?pageToken=${encodeURIComponent(pageToken)}`;
+      const json = await this.#call('list', 'GET', `${this.kekId}/cryptoKeyVersions${query}`, attempt);
+      // proto3 JSON leaves out an empty list.
+      const items = json.cryptoKeyVersions ?? [];
+      if (!Array.isArray(items)) throw protocolError('list', 'cryptoKeyVersions is not a list');
+      for (const item of items) out.push(this.#versionState('list', item));
+      const next = json.nextPageToken;
+      if (next === undefined || next === '') break;
+      if (typeof next !== 'string' || next === pageToken) throw protocolError('list', 'the answer has an unusable nextPageToken');
+      pageToken = next;
+    }
+    return out.sort((a, b) => Number(a.name.slice(a.name.lastIndexOf('/') + 1)) - Number(b.name.slice(b.name.lastIndexOf('/') + 1)));
+  }
+
+  /** A CryptoKeyVersion's name, state and destroyTime, checked to be a version of this key. */
+  #versionState(op: string, json: unknown): { name: string; state: string; destroyTime?: string | undefined } {
+    const v = (json !== null && typeof json === 'object' ? json : {}) as Json;
+    if (typeof v.name !== 'string' || !this.#isVersionOfKey(v.name)) throw protocolError(op, `the answer names no version of ${this.kekId}`);
+    if (typeof v.state !== 'string') throw protocolError(op, `the answer gives no state for ${v.name}`);
+    return { name: v.name, state: v.state, destroyTime: typeof v.destroyTime === 'string' ? v.destroyTime : undefined };
   }
 
   /** Versions belong to the key: any version of this CryptoKey can be decrypted through it. */

@@ -8,7 +8,8 @@
  * A provider never lets its KEK out. A DEK it wraps is bound to a WrapContext: unwrapping under any
  * other context fails.
  */
-import { AbortedError, AuthenticationError, InvalidInputError, ProviderError, VecsealError, type KekState } from '../errors.js';
+import { AbortedError, AuthenticationError, InvalidInputError, NotSupportedError, ProviderError, VecsealError, type KekState } from '../errors.js';
+import { isoMillis } from './_dates.js';
 import { checksumOf, contextDigestOf, encodeWrapContext, sameBytes, CHECKSUM_BYTES, CONTEXT_DIGEST_BYTES } from './_envelope.js';
 
 export { encodeWrapContext };
@@ -70,6 +71,36 @@ export interface ProviderCallOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** What destroyKek did. No secret. */
+export interface KekDestruction {
+  /** The provider's id. */
+  provider: string;
+  kekId: string;
+  /**
+   * 'destroyed': the key material is gone now; 'pending-deletion': the service deletes it at
+   * deletionDate (and may still recover it until then).
+   */
+  state: 'destroyed' | 'pending-deletion';
+  /** ISO 8601, for 'pending-deletion' where the service says. */
+  deletionDate?: string | undefined;
+  /** Versions destroyed or scheduled, where the provider has versions. */
+  versions?: string[] | undefined;
+  /** MultiKeyProvider: what each part did (parts that cannot destroy are listed in notSupported). */
+  parts?: KekDestruction[] | undefined;
+  /**
+   * MultiKeyProvider: the parts (`provider/kekId`) that cannot destroy their KEK. DEKs stay
+   * recoverable through them: a shred is complete only when this is empty.
+   */
+  notSupported?: string[] | undefined;
+}
+
+export interface DestroyKekOptions extends ProviderCallOptions {
+  /** Days before a scheduled deletion takes effect where the service asks for it (AWS KMS: 7..30, default 7). */
+  pendingWindowInDays?: number;
+  /** Azure: purge the soft-deleted key at once where the vault allows it (default false: soft delete, 'pending-deletion'). */
+  purge?: boolean;
+}
+
 export interface KeyProvider {
   /** Provider kind, recorded in each WrappedKey. */
   readonly id: string;
@@ -95,6 +126,14 @@ export interface KeyProvider {
   rewrap?(wrapped: WrappedKey, context: WrapContext, options?: ProviderCallOptions): Promise<WrappedKey>;
   /** The KEK's id, version and state. */
   describe?(options?: ProviderCallOptions): Promise<KekDescription>;
+  /**
+   * Destroys the KEK (every version of it), or schedules its deletion where that is all the service
+   * allows: crypto-shredding of every DEK it wrapped. Idempotent: a KEK already destroyed or pending
+   * deletion is reported as such. Afterwards wrap fails, and unwrap fails with KeyStateError of the
+   * reported state.
+   * @throws NotSupportedError where the provider cannot destroy its KEK; InvalidInputError; ProviderError
+   */
+  destroyKek?(options?: DestroyKekOptions): Promise<KekDestruction>;
 }
 
 /** What a provider implementation produces for a wrap; the base adds the digests. */
@@ -104,6 +143,13 @@ export interface RawWrapped {
   /** Defaults to the provider's kekId. */
   kekId?: string;
   kekVersion?: string | undefined;
+}
+
+/** What a provider implementation reports for destroyKek; the base adds provider and kekId. */
+export interface RawDestruction {
+  state: KekDestruction['state'];
+  deletionDate?: string | undefined;
+  versions?: string[] | undefined;
 }
 
 /** Passed to each attempt of an operation. */
@@ -167,6 +213,27 @@ export function checkWrappedShape(wrapped: unknown): WrappedKey {
   if (!(w.checksum instanceof Uint8Array) || w.checksum.length !== CHECKSUM_BYTES) throw new InvalidInputError(`wrapped key checksum must be ${CHECKSUM_BYTES} bytes`);
   if (w.parts !== undefined && !Array.isArray(w.parts)) throw new InvalidInputError('wrapped key parts must be an array when present');
   return wrapped as WrappedKey;
+}
+
+const DESTROY_OPTIONS: readonly string[] = ['pendingWindowInDays', 'purge', 'signal'];
+
+/**
+ * Checks destroyKek's options (types only; a provider checks its service's ranges).
+ * @throws InvalidInputError naming the option
+ */
+export function checkDestroyKekOptions(options: unknown): DestroyKekOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') throw new InvalidInputError('destroyKek options must be an object { pendingWindowInDays?, purge?, signal? }');
+  const o = options as Record<string, unknown>;
+  // A destructive call: a misspelt option must not fall back to a default without a word.
+  for (const name of Object.keys(o)) {
+    if (!DESTROY_OPTIONS.includes(name)) throw new InvalidInputError(`destroyKek has no option '${name}' (it takes ${DESTROY_OPTIONS.join(', ')})`);
+  }
+  if (o.pendingWindowInDays !== undefined && (!Number.isInteger(o.pendingWindowInDays) || (o.pendingWindowInDays as number) < 1)) {
+    throw new InvalidInputError('pendingWindowInDays must be a whole number of days >= 1');
+  }
+  if (o.purge !== undefined && typeof o.purge !== 'boolean') throw new InvalidInputError('purge must be a boolean');
+  return options as DestroyKekOptions;
 }
 
 /**
@@ -240,6 +307,7 @@ export abstract class BaseKeyProvider implements KeyProvider {
   abstract readonly kekId: string;
   readonly #timeoutMs: number;
   readonly #retry: Required<RetryOptions>;
+  #destroyed: KekDestruction['state'] | undefined;
 
   constructor(options: ProviderOptions = {}) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -277,6 +345,27 @@ export abstract class BaseKeyProvider implements KeyProvider {
     } finally {
       dek.fill(0);
     }
+  }
+
+  /**
+   * Destroys the KEK (or schedules its deletion) at the service; must be idempotent, since a shred
+   * is retried after a crash: a KEK already destroyed or pending deletion is reported as such.
+   * Default: this provider cannot destroy its KEK.
+   */
+  protected async destroyKekKey(_attempt: Attempt, _options: DestroyKekOptions): Promise<RawDestruction> {
+    throw new NotSupportedError(`${this.id} cannot destroy its KEK '${this.kekId}' (destroy or schedule its deletion with the service's own tools)`);
+  }
+
+  /** Checks destroyKek options against the service's limits, before any request (default: none). */
+  protected checkDestroyOptions(_options: DestroyKekOptions): void {}
+
+  /**
+   * The state this provider's own destroyKek left its KEK in, if it ran. For services where a
+   * destroyed key and a key that never existed answer alike ("not found"), this is what tells them
+   * apart for wrap and describe.
+   */
+  protected get destroyedKek(): KekDestruction['state'] | undefined {
+    return this.#destroyed;
   }
 
   /** Whether this provider can unwrap what a KEK with this id wrapped (e.g. older key versions). */
@@ -331,6 +420,23 @@ export abstract class BaseKeyProvider implements KeyProvider {
     return this.run('describe', options, (a) => this.describeKey(a));
   }
 
+  /**
+   * Destroys the KEK, or schedules its deletion where that is all the service allows (see each
+   * provider and README "Key providers"); retried and bounded like every other operation.
+   * @param options pendingWindowInDays, purge, signal
+   * @returns what was done; no secret
+   * @throws InvalidInputError for bad options (before any request); NotSupportedError where the
+   *   provider cannot destroy its KEK; ProviderError; AbortedError
+   */
+  async destroyKek(options?: DestroyKekOptions): Promise<KekDestruction> {
+    const opts = checkDestroyKekOptions(options);
+    this.checkDestroyOptions(opts);
+    const raw = await this.run('destroyKek', opts, (a) => this.destroyKekKey(a, opts));
+    const result = this.#destruction(raw);
+    this.#destroyed = result.state;
+    return result;
+  }
+
   #checkForUnwrap(wrapped: WrappedKey): WrappedKey {
     const w = checkWrappedShape(wrapped);
     if (w.provider !== this.id) throw new InvalidInputError(`this key was wrapped by provider '${w.provider}', not '${this.id}'`);
@@ -348,6 +454,21 @@ export abstract class BaseKeyProvider implements KeyProvider {
       throw new ProviderError(`${this.id} returned a data key of the wrong size (expected ${DEK_BYTES} bytes)`, { kind: 'protocol' });
     }
     return dek;
+  }
+
+  #destruction(raw: RawDestruction): KekDestruction {
+    const bad = (what: string): ProviderError => new ProviderError(`${this.id} destroyKek returned ${what}`, { kind: 'protocol' });
+    if (raw === null || typeof raw !== 'object') throw bad('no result');
+    if (raw.state !== 'destroyed' && raw.state !== 'pending-deletion') throw bad(`the state '${String(raw.state)}' (expected 'destroyed' or 'pending-deletion')`);
+    if (raw.deletionDate !== undefined && (typeof raw.deletionDate !== 'string' || Number.isNaN(isoMillis(raw.deletionDate)))) throw bad('a deletion date that is not ISO 8601');
+    if (raw.versions !== undefined && (!Array.isArray(raw.versions) || raw.versions.some((v) => typeof v !== 'string' || v === ''))) throw bad('versions that are not non-empty strings');
+    return {
+      provider: this.id,
+      kekId: this.kekId,
+      state: raw.state,
+      ...(raw.state === 'pending-deletion' && raw.deletionDate !== undefined ? { deletionDate: raw.deletionDate } : {}),
+      ...(raw.versions !== undefined ? { versions: [...raw.versions] } : {}),
+    };
   }
 
   async #seal(raw: RawWrapped, ctx: WrapContext): Promise<WrappedKey> {

@@ -22,6 +22,13 @@
  * only a provider pinned to a version (`keyVersion`) can see its KEK refuse wraps. A deleted key
  * (DELETE keys/:name, allowed once deletion_allowed is set) answers "not found": for a wrapped key
  * that names it, KeyStateError 'destroyed'.
+ *
+ * destroyKek reads the key (its versions), sets deletion_allowed (keys/:name/config) and deletes it
+ * (DELETE keys/:name): every version's material is gone at once, 'destroyed'. A key that is not
+ * there any more is reported 'destroyed' too (a retried shred); so is one that never was, so the
+ * provider must name the right Vault, mount and namespace. After its own destroyKek this provider
+ * refuses wraps itself: Vault's encrypt creates a missing key for a token with the create
+ * capability ("upsert"), which would bring the tenant's KEK back as a new, empty key.
  */
 import { AbortedError, AuthenticationError, FormatError, InvalidInputError, KeyStateError, ProviderError, VecsealError, type KekState } from '../errors.js';
 import { fromBase64, toBase64 } from './_base64.js';
@@ -35,6 +42,7 @@ import {
   type KekDescription,
   type ProviderCallOptions,
   type ProviderOptions,
+  type RawDestruction,
   type RawWrapped,
   type WrapContext,
   type WrappedKey,
@@ -262,6 +270,9 @@ export class VaultTransitProvider extends BaseKeyProvider {
   }
 
   protected async wrapKey(dek: Uint8Array, context: WrapContext, attempt: Attempt): Promise<RawWrapped> {
+    if (this.destroyedKek !== undefined) {
+      throw new KeyStateError(`${ID} encrypt: key '${this.kekId}' was destroyed by this provider (refused here: Vault would create a new key under its name)`, { state: 'destroyed' });
+    }
     // The DEK travels base64 in a JSON string, which cannot be wiped: true of every JSON KMS API.
     const data = await this.#post('encrypt', this.#keyUrl.encrypt, { plaintext: toBase64(dek), ...this.#bind(context, this.#algorithm), ...this.#pinned() }, attempt);
     return this.#raw('encrypt', data.ciphertext, this.#algorithm);
@@ -298,6 +309,10 @@ export class VaultTransitProvider extends BaseKeyProvider {
   protected async describeKey(attempt: Attempt): Promise<KekDescription> {
     const response = await this.#send('read key', 'GET', this.#keyUrl.key, undefined, attempt);
     if (response.status === 404) {
+      // After this provider's own destroyKek, "not found" is that destruction, not a wrong name.
+      if (this.destroyedKek !== undefined) {
+        return { provider: ID, kekId: this.kekId, state: 'destroyed', algorithm: this.#algorithm, canUnwrap: false, details: { deleted: true } };
+      }
       throw new ProviderError(`${ID} read key: Vault has no key '${this.kekId}' (deleted, or never created there)`, { kind: 'rejected', status: 404 });
     }
     if (response.status < 200 || response.status >= 300) throw this.#failure('read key', response.status, response.json, false);
@@ -324,6 +339,26 @@ export class VaultTransitProvider extends BaseKeyProvider {
     if (typeof data.deletion_allowed === 'boolean') details.deletion_allowed = data.deletion_allowed;
     if (this.#keyVersion !== undefined) details.pinned_version = this.#keyVersion;
     return { provider: ID, kekId: this.kekId, kekVersion: String(version), state, algorithm: this.#algorithm, canUnwrap: true, details };
+  }
+
+  /** Sets deletion_allowed and deletes the key; a key already gone is 'destroyed' (idempotent). */
+  protected override async destroyKekKey(attempt: Attempt): Promise<RawDestruction> {
+    const read = await this.#send('destroyKek', 'GET', this.#keyUrl.key, undefined, attempt);
+    if (read.status === 404) return { state: 'destroyed' };
+    if (read.status < 200 || read.status >= 300) throw this.#failure('destroyKek', read.status, read.json, false);
+    const data = dataOf('destroyKek', read.json);
+    const keys = data.keys !== null && typeof data.keys === 'object' ? Object.keys(data.keys) : [];
+    const versions = keys.filter((v) => /^[1-9]\d*$/.test(v)).sort((a, b) => Number(a) - Number(b));
+    if (data.deletion_allowed !== true) {
+      const config = await this.#send('destroyKek', 'POST', `${this.#keyUrl.key}/config`, { deletion_allowed: true }, attempt);
+      if (config.status === 400 && refusalOf(errorsOf(config.json)) === 'missing') return { state: 'destroyed', versions };
+      if (config.status < 200 || config.status >= 300) throw this.#failure('destroyKek', config.status, config.json, false);
+    }
+    const deleted = await this.#send('destroyKek', 'DELETE', this.#keyUrl.key, undefined, attempt);
+    // "could not delete key; not found": deleted meanwhile, by another caller or our own attempt whose answer was lost.
+    const gone = deleted.status === 400 && /not found/.test(errorsOf(deleted.json));
+    if (!gone && (deleted.status < 200 || deleted.status >= 300)) throw this.#failure('destroyKek', deleted.status, deleted.json, false);
+    return { state: 'destroyed', versions };
   }
 
   /**
@@ -503,7 +538,7 @@ export class VaultTransitProvider extends BaseKeyProvider {
     return token;
   }
 
-  async #send(op: string, method: 'GET' | 'POST', url: string, body: Json | undefined, attempt: Attempt): Promise<HttpResponse> {
+  async #send(op: string, method: 'GET' | 'POST' | 'DELETE', url: string, body: Json | undefined, attempt: Attempt): Promise<HttpResponse> {
     const headers: Record<string, string> = { 'X-Vault-Token': await this.#currentToken(op) };
     if (this.#namespace !== undefined) headers['X-Vault-Namespace'] = this.#namespace;
     if (body !== undefined) headers['Content-Type'] = 'application/json';

@@ -15,6 +15,12 @@
  *   POST   /keys/{name}[/{version}]/wrapkey       RSA-OAEP-256 (RSA keys), A128KW/A192KW/A256KW (oct-HSM)
  *   POST   /keys/{name}[/{version}]/unwrapkey
  *
+ * Deletion as the service does it: DELETE /keys/{name} answers at once with the DeletedKeyBundle,
+ * but the deleted key becomes visible (GET /deletedkeys) only `deleteLatencyMs` later (default 0);
+ * until then a purge or recover answers 409 Conflict / ObjectIsBeingDeleted. With `purgeProtection`
+ * a purge answers 403 ("Operation \"purge\" is not allowed because purge protection is enabled")
+ * and the recovery level loses '+Purgeable'.
+ *
  * Each request needs `Authorization: Bearer <token>` (else 401 with a WWW-Authenticate challenge) and
  * a known api-version. Two flavours: 'vault' holds RSA and RSA-HSM keys; 'managed-hsm' holds RSA-HSM
  * and oct-HSM keys. Crypto is node:crypto: OAEP with SHA-256 and MGF1-SHA-256 (RFC 8017), AES key
@@ -59,7 +65,8 @@ interface KeyEntry {
   /** Oldest first; the last is the current version. */
   versions: KeyVersion[];
   tags: Record<string, string>;
-  deleted: { deletedDate: number; scheduledPurgeDate: number } | undefined;
+  /** visibleAt: ms since the epoch when the deletion is done and GET /deletedkeys finds it. */
+  deleted: { deletedDate: number; scheduledPurgeDate: number; visibleAt: number } | undefined;
 }
 
 const API_VERSIONS = new Set(['7.0', '7.1', '7.2', '7.3', '7.4', '7.5']);
@@ -123,8 +130,10 @@ function unwrapWith(key: KeyVersion, value: Buffer): Buffer {
  * Starts one vault (or Managed HSM) on 127.0.0.1 that accepts `token`.
  * @example const hsm = await startAzureKeyVaultServer({ flavour: 'managed-hsm', token: 'test-token' });
  */
-export async function startAzureKeyVaultServer(options: { flavour: AzureFlavour; token: string }): Promise<AzureKeyVaultServer> {
+export async function startAzureKeyVaultServer(options: { flavour: AzureFlavour; token: string; purgeProtection?: boolean; deleteLatencyMs?: number }): Promise<AzureKeyVaultServer> {
   const { flavour, token } = options;
+  const purgeProtection = options.purgeProtection === true;
+  const deleteLatencyMs = options.deleteLatencyMs ?? 0;
   const keys = new Map<string, KeyEntry>();
   let base = '';
 
@@ -141,7 +150,7 @@ export async function startAzureKeyVaultServer(options: { flavour: AzureFlavour;
       enabled: version.enabled,
       created: version.created,
       updated: version.updated,
-      recoveryLevel: flavour === 'vault' ? 'Recoverable+Purgeable' : 'CustomizedRecoverable+Purgeable',
+      recoveryLevel: `${flavour === 'vault' ? 'Recoverable' : 'CustomizedRecoverable'}${purgeProtection ? '' : '+Purgeable'}`,
       recoverableDays: RECOVERABLE_DAYS,
     };
     if (version.nbf !== undefined) attributes.nbf = version.nbf;
@@ -338,7 +347,7 @@ export async function startAzureKeyVaultServer(options: { flavour: AzureFlavour;
           const found = find(name, undefined);
           if (!('entry' in found)) return found;
           const t = now();
-          found.entry.deleted = { deletedDate: t, scheduledPurgeDate: t + RECOVERABLE_DAYS * 86_400 };
+          found.entry.deleted = { deletedDate: t, scheduledPurgeDate: t + RECOVERABLE_DAYS * 86_400, visibleAt: Date.now() + deleteLatencyMs };
           return json(200, deletedBundle(found.entry));
         }
       }
@@ -357,8 +366,13 @@ export async function startAzureKeyVaultServer(options: { flavour: AzureFlavour;
     if (collection === 'deletedkeys') {
       const entry = keys.get(name.toLowerCase());
       if (!entry?.deleted) return fail(404, 'KeyNotFound', `Deleted Key not found: ${name}`);
-      if (segments.length === 2 && method === 'GET') return json(200, deletedBundle(entry));
+      const inProgress = Date.now() < entry.deleted.visibleAt;
+      if (segments.length === 2 && method === 'GET') return inProgress ? fail(404, 'KeyNotFound', `Deleted Key not found: ${name}`) : json(200, deletedBundle(entry));
+      if (inProgress) return fail(409, 'Conflict', `Key ${name} is currently being deleted.`, 'ObjectIsBeingDeleted');
       if (segments.length === 2 && method === 'DELETE') {
+        if (purgeProtection) {
+          return fail(403, 'Forbidden', 'Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.');
+        }
         keys.delete(name.toLowerCase());
         return { status: 204 };
       }

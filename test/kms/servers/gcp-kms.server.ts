@@ -11,6 +11,7 @@
  *   POST  /v1/{name=.../cryptoKeys/K or .../cryptoKeyVersions/N}:encrypt            cryptoKeys.encrypt
  *   POST  /v1/{name=.../cryptoKeys/K}:decrypt                                       cryptoKeys.decrypt
  *   POST  /v1/{parent=.../cryptoKeys/K}/cryptoKeyVersions                           cryptoKeyVersions.create
+ *   GET   /v1/{parent=.../cryptoKeys/K}/cryptoKeyVersions[?pageSize&pageToken&view]  cryptoKeyVersions.list
  *   GET   /v1/{name=.../cryptoKeyVersions/N}                                        cryptoKeyVersions.get
  *   PATCH /v1/{name=.../cryptoKeyVersions/N}?updateMask=state  {state}              cryptoKeyVersions.patch
  *   POST  /v1/{name=.../cryptoKeyVersions/N}:destroy / :restore                     cryptoKeyVersions.destroy / restore
@@ -26,6 +27,10 @@
  * current state is: DISABLED."); a ciphertext that does not open is 400 INVALID_ARGUMENT "Decryption
  * failed: ..."; unknown fields in a body are refused; errors are google.rpc.Status JSON. Throttling is
  * 429 RESOURCE_EXHAUSTED and a server error 500 INTERNAL.
+ *
+ * list pages as the service does (pageSize 1-1000, default LIST_DEFAULT_PAGE_SIZE, an opaque
+ * nextPageToken, totalSize; empty fields left out as proto3 JSON does); it refuses `filter` and
+ * `orderBy`, which this server does not implement, rather than ignore them.
  *
  * destroy schedules destruction destroyScheduledDuration ahead (default 30 days, as the service);
  * a key created with a shorter duration, "0s" included, is a test-only knob (the service asks for at
@@ -76,6 +81,9 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const MAX_DATA_BYTES = 64 * 1024;
 const DEFAULT_DESTROY_SCHEDULED_MS = 30 * 24 * 3600 * 1000;
+/** The server's own page size when a list names none (the service "picks an appropriate default"); small, so paging is exercised. */
+const LIST_DEFAULT_PAGE_SIZE = 25;
+const LIST_MAX_PAGE_SIZE = 1000;
 const ID = /^[A-Za-z0-9_-]{1,63}$/;
 const LOCATION_PATH = /^projects\/[^/:]+\/locations\/[^/:]+$/;
 const RING_PATH = /^projects\/[^/:]+\/locations\/[^/:]+\/keyRings\/[^/:]+$/;
@@ -190,7 +198,8 @@ export async function startGcpKmsServer(options: { accessToken?: string } = {}):
       algorithm: ALGORITHM,
       createTime: v.createTime,
       generateTime: v.createTime,
-      ...(v.destroyAt !== undefined ? { destroyTime: new Date(v.destroyAt).toISOString() } : {}),
+      // As the service: destroyTime only while DESTROY_SCHEDULED, destroyEventTime once DESTROYED.
+      ...(v.state === 'DESTROY_SCHEDULED' && v.destroyAt !== undefined ? { destroyTime: new Date(v.destroyAt).toISOString() } : {}),
       ...(v.destroyEventTime !== undefined ? { destroyEventTime: v.destroyEventTime } : {}),
     };
   };
@@ -375,6 +384,37 @@ export async function startGcpKmsServer(options: { accessToken?: string } = {}):
     return ok(versionJson(key, version));
   };
 
+  const listVersions = (parent: string, query: URLSearchParams): LocalResponse => {
+    if (!KEY_PATH.test(parent) || !keys.has(parent)) throw denied('cloudkms.cryptoKeyVersions.list', parent);
+    const key = keys.get(parent)!;
+    for (const name of query.keys()) {
+      if (!['pageSize', 'pageToken', 'view', 'filter', 'orderBy'].includes(name)) throw invalid(`Invalid JSON payload received. Unknown name "${name}": Cannot bind query parameter.`);
+    }
+    if (query.has('filter') || query.has('orderBy')) throw invalid('This local Cloud KMS does not implement filter or orderBy for cryptoKeyVersions.list.');
+    const view = query.get('view');
+    if (view !== null && view !== 'CRYPTO_KEY_VERSION_VIEW_UNSPECIFIED' && view !== 'FULL') throw invalid(`Invalid value at 'view' (type.googleapis.com/google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionView), "${view}"`);
+    const sizeText = query.get('pageSize');
+    const size = sizeText === null ? LIST_DEFAULT_PAGE_SIZE : Number(sizeText);
+    if (!Number.isInteger(size) || size < 0) throw invalid("Invalid value at 'page_size' (TYPE_INT32).");
+    const pageSize = Math.min(size === 0 ? LIST_DEFAULT_PAGE_SIZE : size, LIST_MAX_PAGE_SIZE);
+    const token = query.get('pageToken') ?? '';
+    let start = 0;
+    if (token !== '') {
+      // Opaque to clients; here the key and the offset, so a token of another key is refused.
+      const decoded = /^([0-9a-f]{32}):(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+      if (!decoded || decoded[1] !== key.tag.toString('hex')) throw invalid('Invalid page token.');
+      start = Number(decoded[2]);
+    }
+    const all = [...key.versions.values()].sort((a, b) => a.id - b.id);
+    const page = all.slice(start, start + pageSize).map((v) => versionJson(key, v));
+    const next = start + pageSize < all.length ? Buffer.from(`${key.tag.toString('hex')}:${start + pageSize}`).toString('base64url') : '';
+    return ok({
+      ...(page.length > 0 ? { cryptoKeyVersions: page } : {}),
+      ...(next !== '' ? { nextPageToken: next } : {}),
+      ...(all.length > 0 ? { totalSize: all.length } : {}),
+    });
+  };
+
   const restoreVersion = (name: string): LocalResponse => {
     const { key, version } = findVersion(name);
     if (version.state !== 'DESTROY_SCHEDULED') throw precondition(`${versionName(key, version)} is not in state DESTROY_SCHEDULED, current state is: ${version.state}.`);
@@ -402,6 +442,7 @@ export async function startGcpKmsServer(options: { accessToken?: string } = {}):
       const key = findKey(resource.slice(0, -'/cryptoKeyVersions'.length));
       return ok(versionJson(key, newVersion(key)));
     }
+    if (method === 'GET' && verb === undefined && resource.endsWith('/cryptoKeyVersions')) return listVersions(resource.slice(0, -'/cryptoKeyVersions'.length), q);
     if (method === 'GET' && verb === undefined && RING_PATH.test(resource)) {
       const ring = rings.get(resource);
       if (!ring) throw notFound(`KeyRing ${resource}`);
