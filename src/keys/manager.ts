@@ -296,9 +296,10 @@ export class KeyManager {
       await this.#emit({ operation: 'cache-hit', ...where }, principal);
       return cached;
     }
-    await this.#emit({ operation: 'cache-miss', ...where }, principal);
+    // Registered before the audit append awaits, so concurrent callers share this handle (and its one unwrap).
     const handle = this.#engine.registerKey({ dekId: entry.dekId, keyVersion: entry.version, ...(this.#suite ? { suite: this.#suite } : {}) }, () => this.#unwrapOnce(entry, principal));
     this.#cache.add(ref, handle);
+    await this.#emit({ operation: 'cache-miss', ...where }, principal);
     return handle;
   }
 

@@ -83,8 +83,10 @@ export function checkPolicy(policy: unknown): AccessPolicy {
     const at = `policy.rules[${i}]`;
     if (rule === null || typeof rule !== 'object') throw new InvalidInputError(`${at} must be an object`);
     if (rule.effect !== undefined && rule.effect !== 'allow' && rule.effect !== 'deny') throw new InvalidInputError(`${at}.effect must be 'allow' or 'deny'`);
-    if (!Array.isArray(rule.actions) || rule.actions.length === 0 || rule.actions.some((a: string) => a !== '*' && !KEY_ACTIONS.includes(a as KeyAction))) {
-      throw new InvalidInputError(`${at}.actions must list some of ${KEY_ACTIONS.join(', ')} or '*'`);
+    const unknown = Array.isArray(rule.actions) ? rule.actions.find((a: unknown) => a !== '*' && !KEY_ACTIONS.includes(a as KeyAction)) : undefined;
+    if (!Array.isArray(rule.actions) || rule.actions.length === 0 || unknown !== undefined) {
+      const named = unknown !== undefined ? ` (${JSON.stringify(String(unknown)).slice(0, 40)} is not an action)` : '';
+      throw new InvalidInputError(`${at}.actions must list some of ${KEY_ACTIONS.join(', ')} or '*'${named}`);
     }
     stringList(rule.roles, `${at}.roles`);
     stringList(rule.principals, `${at}.principals`);

@@ -200,13 +200,28 @@ export class Engine {
         }
         return out;
       }
-      return await this.#runOnPool(chunks, signal, ops.prepare, async (remote, job, range) => {
+      const out = await this.#runOnPool(chunks, signal, ops.prepare, async (remote, job, range) => {
         await this.#ensureKey(remote, handle, entry, fetched);
         return finish(await ops.send(remote, job), range);
       });
+      // A small batch ran on some workers only: give the others the DEK now, so a later batch on
+      // them does not ask the provider for it again (one unwrap per cached DEK, not one per worker).
+      if (fetched.arrived) this.#spreadKey(handle, entry, await fetched.copy());
+      return out;
     } finally {
       fetched.wipe();
     }
+  }
+
+  /** Installs a DEK, in the background, into every live worker that lacks it; `dek` is wiped after. */
+  #spreadKey(handle: number, entry: KeyEntry, dek: Uint8Array): void {
+    void this.#pool!.broadcast(async (remote) => {
+      // Evicted meanwhile (evictKey forgets the handle first): nothing to install.
+      if (this.#keys.get(handle) !== entry || this.#installed.get(remote as object)?.has(handle)) return;
+      await this.#ensureKey(remote, handle, entry, { copy: async () => dek.slice() });
+      if (this.#keys.get(handle) !== entry) await remote.evictKey(handle);
+    }).catch(() => undefined) // a worker that fails here fetches the DEK itself when it needs it
+      .finally(() => dek.fill(0));
   }
 
   /**
@@ -272,7 +287,7 @@ export class Engine {
   }
 
   /** Installs the DEK into one runner if it does not hold it yet. */
-  async #ensureKey(runner: JobRunner | Remote<SealWorkerApi>, handle: number, entry: KeyEntry, fetched: KeyHandOver): Promise<void> {
+  async #ensureKey(runner: JobRunner | Remote<SealWorkerApi>, handle: number, entry: KeyEntry, fetched: Pick<KeyHandOver, 'copy'>): Promise<void> {
     const key = runner as object;
     let set = this.#installed.get(key);
     if (!set) this.#installed.set(key, (set = new Set()));
@@ -305,6 +320,11 @@ class KeyHandOver {
 
   constructor(source: DekSource) {
     this.#source = source;
+  }
+
+  /** True once the DEK has been fetched (and not wiped). */
+  get arrived(): boolean {
+    return this.#dek !== undefined && !this.#wiped;
   }
 
   /** A copy the receiver owns (a worker gets it transferred, so no copy stays behind). */
