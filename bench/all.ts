@@ -16,11 +16,11 @@ if (args.includes('--help') || args.includes('-h')) {
 }
 
 let failed = false;
-for (const entry of [join(HERE, 'run.ts'), join(HERE, 'e2e', 'run.ts'), join(HERE, 'kms', 'run.ts')]) {
+for (const entry of [join(HERE, 'run.ts'), join(HERE, 'e2e', 'run.ts'), join(HERE, 'kms', 'run.ts'), join(HERE, 'lifecycle', 'run.ts')]) {
   // --snapshot is the end-to-end benchmark's (see e2e/snapshot.ts); the core one runs in seconds per runtime.
   const own = entry.endsWith(join('e2e', 'run.ts'))
     ? args
-    : entry.endsWith(join('kms', 'run.ts'))
+    : entry.endsWith(join('kms', 'run.ts')) || entry.endsWith(join('lifecycle', 'run.ts'))
       ? args.filter((a) => a === '--quick')
       : args.filter((a) => a !== '--snapshot');
   console.log(`\n=== ${entry.slice(HERE.length + 1)} ${own.join(' ')}\n`);

@@ -16,17 +16,18 @@ export const RESULTS_MD = join(BENCH_DIR, 'RESULTS.md');
 export const RESULTS_JSON = join(BENCH_DIR, 'results.json');
 export const RESULTS_E2E_JSON = join(BENCH_DIR, 'results-e2e.json');
 
-type SectionId = 'e2e' | 'core' | 'kms';
-const SECTIONS: readonly SectionId[] = ['e2e', 'core', 'kms'];
+type SectionId = 'e2e' | 'core' | 'kms' | 'lifecycle';
+const SECTIONS: readonly SectionId[] = ['e2e', 'core', 'kms', 'lifecycle'];
 
 const TITLE = [
   '# vecseal benchmarks: results',
   '',
-  'Three benchmarks, each section written by its own full run (`npm run bench` runs all three):',
+  'Four benchmarks, each section written by its own full run (`npm run bench` runs all four):',
   '',
   '- [End-to-end through the public API](#end-to-end-through-the-public-api) (`npm run bench:e2e`, bench/e2e/): `encryptVectors`, `decryptVectors` and `encryptStream` with workers, against the WebCrypto and node:crypto loops a user would write; raw numbers in bench/results-e2e.json.',
   '- [Core, single thread](#core-benchmark-single-thread) (`npm run bench:core`, bench/run.ts): the WebAssembly core\'s batch calls on one thread; raw numbers in bench/results.json.',
   '- [Key providers](#key-providers-wrap-and-unwrap) (`npm run bench:kms`, bench/kms/): wrap/unwrap latency and throughput of every KeyProvider (SoftHSM2 and PyKMIP real, the cloud KMSs and Vault against the local protocol servers); raw numbers in bench/results-kms.json.',
+  '- [Re-encryption after a DEK rotation](#re-encryption-after-a-dek-rotation) (`npm run bench:lifecycle`, bench/lifecycle/): `client.reencrypt` over 1,000,000 records with throughput and peak memory, against a WebCrypto loop; raw numbers in bench/results-lifecycle.json.',
   '',
 ].join('\n');
 
@@ -93,4 +94,10 @@ export function writeE2eResults(markdown: string, json: unknown, dir = BENCH_DIR
 export function writeKmsResults(markdown: string, json: unknown): void {
   writeSection('kms', markdown);
   writeFileSync(join(BENCH_DIR, 'results-kms.json'), `${JSON.stringify(json, null, 2)}\n`);
+}
+
+/** The re-encryption benchmark's report: results-lifecycle.json, and its section of RESULTS.md. */
+export function writeLifecycleResults(markdown: string, json: unknown): void {
+  writeSection('lifecycle', markdown);
+  writeFileSync(join(BENCH_DIR, 'results-lifecycle.json'), `${JSON.stringify(json, null, 2)}\n`);
 }
