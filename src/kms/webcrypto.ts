@@ -15,7 +15,7 @@ import { AuthenticationError, InvalidInputError, KeyStateError, NotSupportedErro
 import { appendTag, bindingTag, checkBinding, splitTag } from './_binding.js';
 import { encodeWrapContext } from './_envelope.js';
 import { openKekStore } from './_kek-store.js';
-import { BaseKeyProvider, type KekDescription, type ProviderOptions, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
+import { BaseKeyProvider, type KekDescription, type ProviderOptions, type RawDestruction, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
 
 export type WebCryptoAlgorithm = 'A256GCM' | 'A256KW' | 'RSA-OAEP-256';
 
@@ -226,6 +226,12 @@ export class WebCryptoKeyProvider extends BaseKeyProvider {
   async destroy(): Promise<void> {
     this.#keys = undefined;
     await this.#forget?.();
+  }
+
+  /** destroyKek (KeyProvider): the same as destroy(); idempotent, the key is gone at once. */
+  protected override async destroyKekKey(): Promise<RawDestruction> {
+    await this.destroy();
+    return { state: 'destroyed' };
   }
 
   #live(): Keys {

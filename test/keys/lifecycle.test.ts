@@ -358,7 +358,7 @@ describe('key lifecycle (persistent store, workers)', () => {
     const broken = await verifyAuditLog(lines.join('\n') + '\n', { publicKey: signer.publicKey });
     expect(broken.ok).toBe(false);
     expect(broken.problems[0]).toMatchObject({ kind: 'edited', seq: entries[i]!.seq });
-    const shortened = await verifyAuditLog(lines.slice(0, 2).join('\n') + '\n', { publicKey: signer.publicKey, checkpoint: entries.findLast((e) => e.checkpoint)!.checkpoint });
+    const shortened = await verifyAuditLog(lines.slice(0, 2).join('\n') + '\n', { publicKey: signer.publicKey, checkpoint: [...entries].reverse().find((e) => e.checkpoint)!.checkpoint });
     expect(shortened.ok).toBe(false);
   });
 
