@@ -210,8 +210,8 @@ export class AwsKmsProvider extends BaseKeyProvider {
 
   protected override checkDestroyOptions(options: DestroyKekOptions): void {
     const days = options.pendingWindowInDays;
-    if (days !== undefined && (days < MIN_PENDING_WINDOW_DAYS || days > MAX_PENDING_WINDOW_DAYS)) {
-      throw new InvalidInputError(`AWS KMS schedules deletion ${MIN_PENDING_WINDOW_DAYS} to ${MAX_PENDING_WINDOW_DAYS} days ahead; pendingWindowInDays was ${days}`);
+    if (days !== undefined && (!Number.isInteger(days) || days < MIN_PENDING_WINDOW_DAYS || days > MAX_PENDING_WINDOW_DAYS)) {
+      throw new InvalidInputError(`AWS KMS schedules deletion a whole number of days ahead, ${MIN_PENDING_WINDOW_DAYS} to ${MAX_PENDING_WINDOW_DAYS}; pendingWindowInDays was ${days}`);
     }
   }
 

@@ -25,7 +25,7 @@
 import { AuthenticationError, InvalidInputError, KeyStateError, NotSupportedError, ProviderError, type KekState } from '../errors.js';
 import { concat } from './_envelope.js';
 import { bindingTag, checkBinding, splitTag } from './_binding.js';
-import { BaseKeyProvider, DEK_BYTES, encodeWrapContext, type Attempt, type KekDescription, type ProviderOptions, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
+import { BaseKeyProvider, DEK_BYTES, encodeWrapContext, type Attempt, type KekDescription, type ProviderOptions, type RawDestruction, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
 import { KmipClient, KmipResultError, type KmipCallOptions, type KmipTlsOptions } from './kmip/client.js';
 import { KMIP_1_2, KMIP_1_4, type ProtocolVersion } from './kmip/messages.js';
 import { nameOf, ObjectType, ResultReason, RevocationReasonCode, State } from './kmip/tags.js';
@@ -230,6 +230,46 @@ export class KmipProvider extends BaseKeyProvider {
       } else if (a.name === 'Cryptographic Length' && a.value.type === ItemType.Integer) details.cryptographicLength = a.value.value;
     }
     return { ...base, state, details };
+  }
+
+  /**
+   * Revokes (an Active key) and then Destroys every version of this KEK: every key named `keyName`
+   * the server locates, and the versions this provider used (or just `keyId`). KMIP refuses to
+   * destroy an Active key, hence the Revoke first. Idempotent: a version already Destroyed or gone
+   * (Item Not Found) counts as destroyed. Afterwards wraps and unwraps fail with KeyStateError
+   * 'destroyed'; this provider does not create a new key under the name again (open a new provider
+   * for a new KEK).
+   */
+  protected override async destroyKekKey(attempt: Attempt): Promise<RawDestruction> {
+    const call = { signal: attempt.signal };
+    const uids = new Set<string>(this.#keyName === undefined ? [this.kekId] : []);
+    if (this.#keyName !== undefined) {
+      for (const uid of await this.client.locate({ name: this.#keyName, objectType: ObjectType.SymmetricKey }, call)) uids.add(uid);
+      for (const uid of this.#versions) uids.add(uid);
+      if (this.#current !== undefined) uids.add(this.#current);
+    }
+    const destroyed: string[] = [];
+    for (const uid of uids) {
+      let state: number;
+      try {
+        state = await this.client.getState(uid, call);
+      } catch (err) {
+        if (isReason(err, ResultReason.ItemNotFound)) continue;
+        throw err;
+      }
+      if (state === State.Destroyed || state === State.DestroyedCompromised) continue;
+      if (state === State.Active) await revokeKmipKey(this.client, uid, false, call);
+      try {
+        await this.client.destroy(uid, call);
+      } catch (err) {
+        // Destroyed meanwhile, by another caller or our own earlier attempt whose answer was lost.
+        if (!isReason(err, ResultReason.ItemNotFound)) throw err;
+      }
+      destroyed.push(uid);
+    }
+    // Keep a current version (now gone) so later wraps fail as destroyed instead of creating a new key.
+    if (this.#current === undefined && this.#keyName !== undefined) this.#current = [...uids][0] ?? `${this.#keyName} (destroyed)`;
+    return { state: 'destroyed', versions: destroyed };
   }
 
   async #decrypt(request: Parameters<KmipClient['decrypt']>[0], call: KmipCallOptions): Promise<Uint8Array> {

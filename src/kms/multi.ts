@@ -8,12 +8,15 @@
  * `providers`) and stops at the first that opens; `unwrapWithSource` reports which one did and
  * why the ones before it failed.
  */
-import { AuthenticationError, InvalidInputError, ProviderError, VecsealError } from '../errors.js';
+import { AuthenticationError, InvalidInputError, NotSupportedError, ProviderError, VecsealError } from '../errors.js';
 import {
   checkWrapContext,
   checkWrappedShape,
+  checkDestroyKekOptions,
   sealWrappedKey,
   verifyWrappedKey,
+  type DestroyKekOptions,
+  type KekDestruction,
   type KekDescription,
   type KeyProvider,
   type ProviderCallOptions,
@@ -152,6 +155,37 @@ export class MultiKeyProvider implements KeyProvider {
     } finally {
       dek.fill(0);
     }
+  }
+
+  /**
+   * Asks every provider to destroy its KEK, one after another (options go to each; a provider
+   * checks its own ranges, e.g. AWS pendingWindowInDays). A provider that cannot destroy its KEK is
+   * listed in `notSupported`: the DEKs stay recoverable through it. `state` is 'destroyed' only
+   * when every part destroyed its KEK at once; otherwise 'pending-deletion' (a part scheduled its
+   * deletion, or cannot destroy), and `parts` / `notSupported` say which. Idempotent, like each part.
+   * @throws NotSupportedError when no provider can destroy its KEK; the first other error of a
+   *   part (the parts before it have done their destroy; calling again finishes the rest)
+   */
+  async destroyKek(options?: DestroyKekOptions): Promise<KekDestruction> {
+    const opts = checkDestroyKekOptions(options);
+    const parts: KekDestruction[] = [];
+    const notSupported: string[] = [];
+    for (const provider of this.#providers) {
+      const name = `${provider.id}/${provider.kekId}`;
+      if (typeof provider.destroyKek !== 'function') {
+        notSupported.push(name);
+        continue;
+      }
+      try {
+        parts.push(await provider.destroyKek(opts));
+      } catch (err) {
+        if (!(err instanceof NotSupportedError)) throw err;
+        notSupported.push(name);
+      }
+    }
+    if (parts.length === 0) throw new NotSupportedError(`none of the providers of ${this.kekId} can destroy its KEK`);
+    const allDestroyed = notSupported.length === 0 && parts.every((p) => p.state === 'destroyed');
+    return { provider: this.id, kekId: this.kekId, state: allDestroyed ? 'destroyed' : 'pending-deletion', parts, notSupported };
   }
 
   /** 'enabled' only if every provider is; details list each provider's state. */

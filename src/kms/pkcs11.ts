@@ -46,7 +46,7 @@ import { AuthenticationError, ClosedError, InvalidInputError, KeyStateError, Pro
 import { appendTag, bindingTag, checkBinding, splitTag } from './_binding.js';
 import { encodeWrapContext } from './_envelope.js';
 import { ckrOf, cryptokiFailure, Token, type Handle, type PinSource } from './_pkcs11-token.js';
-import { BaseKeyProvider, DEK_BYTES, type Attempt, type KekDescription, type ProviderOptions, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
+import { BaseKeyProvider, DEK_BYTES, type Attempt, type KekDescription, type ProviderOptions, type RawDestruction, type RawWrapped, type WrapContext, type WrappedKey } from './provider.js';
 
 export type { PinSource } from './_pkcs11-token.js';
 
@@ -111,7 +111,7 @@ interface KekVersions {
   handles: Map<number, Handle>;
 }
 
-type Op = 'open' | 'wrap' | 'unwrap' | 'rewrap' | 'describe' | 'generateKek';
+type Op = 'open' | 'wrap' | 'unwrap' | 'rewrap' | 'describe' | 'generateKek' | 'destroyKek';
 
 interface CheckedOptions {
   libraryPath: string;
@@ -377,6 +377,27 @@ export class Pkcs11Provider extends BaseKeyProvider {
       }
     });
     return { bytes: appendTag(kwp, parts.tag), algorithm: ALGORITHMS.AES_KEY_WRAP_PAD, kekVersion: String(to) };
+  }
+
+  /**
+   * C_DestroyObject on every version of this KEK in the token (the labels `keyLabel` and
+   * `keyLabel#n`): the key material is gone, so every DEK it wrapped is shredded. Versions are
+   * listed from the token, not from this process's cache, so versions another process made are
+   * destroyed too. Idempotent: with no version left it reports 'destroyed' again. Afterwards wrap
+   * and unwrap fail with KeyStateError 'destroyed'; generateKek may start a new version.
+   */
+  protected override async destroyKekKey(attempt: Attempt): Promise<RawDestruction> {
+    const kek = this.#kek;
+    return this.#token.exclusive(() =>
+      this.#run('destroyKek', attempt, async (session) => {
+        const versions = this.#listVersions(session);
+        // Drop the cached handles first: if a destroy below fails, no operation uses a stale one.
+        kek.handles.clear();
+        const numbers = [...versions.keys()].sort((a, b) => a - b);
+        for (const v of numbers) this.#token.p11.C_DestroyObject(session, versions.get(v)!);
+        return { state: 'destroyed', versions: numbers.map(String) };
+      }),
+    );
   }
 
   protected async describeKey(attempt: Attempt): Promise<KekDescription> {

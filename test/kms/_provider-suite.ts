@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuthenticationError, InvalidInputError, KeyStateError, ProviderError, VecsealError } from '../../src/errors.js';
-import { decodeWrappedKey, encodeWrappedKey, sealWrappedKey, type KeyProvider, type ProviderOptions, type WrapContext, type WrappedKey } from '../../src/kms/provider.js';
+import { decodeWrappedKey, encodeWrappedKey, sealWrappedKey, type DestroyKekOptions, type KeyProvider, type ProviderOptions, type WrapContext, type WrappedKey } from '../../src/kms/provider.js';
 
 export type FaultKind = 'hang' | 'throttle' | 'error500' | 'close';
 
@@ -59,6 +59,12 @@ export interface SuiteFeatures {
   faults: { kinds: readonly FaultKind[]; notApplicable?: string };
   /** true, or why KEK states (disabled, destroyed) cannot be driven from the test. */
   keyStates: true | string;
+  /**
+   * destroyKek on a disposable KEK (needs keyStates): the state it reports, the options to pass,
+   * and options the provider must refuse before any request (its service's ranges). Absent: the
+   * provider has no destroyKek.
+   */
+  destroyKek?: { state: 'destroyed' | 'pending-deletion'; options?: DestroyKekOptions; badOptions?: DestroyKekOptions[] };
 }
 
 const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
@@ -309,6 +315,42 @@ export function runProviderSuite(name: string, features: SuiteFeatures, setup: (
       }
     });
 
+    itIf(features.keyStates === true && features.destroyKek !== undefined)('destroyKek shreds the KEK: wrap and unwrap then fail with KeyStateError of the reported state; again is idempotent', async () => {
+      const spec = features.destroyKek!;
+      const kek = await h.disposableKek!();
+      const p = kek.provider;
+      expect(p.destroyKek, 'provider.destroyKek').toBeTypeOf('function');
+      const ctx = contextFor(11);
+      const d = dek();
+      const wrapped = await p.wrap(d, ctx);
+      const before = h.faults ? await h.faults.requests() : 0;
+      const bad: unknown[] = [{ nope: 1 }, { pendingWindowInDays: 'seven' }, { purge: 'yes' }, 'now', ...(spec.badOptions ?? [])];
+      for (const options of bad) {
+        const err = await rejection(p.destroyKek!(options as DestroyKekOptions));
+        expect(err, `${JSON.stringify(options)}: ${errorText(err)}`).toBeInstanceOf(InvalidInputError);
+      }
+      if (h.faults) expect(await h.faults.requests(), 'requests sent for refused options').toBe(before);
+      expect(await p.unwrap(wrapped, ctx), 'bad options destroyed nothing').toEqual(d);
+
+      const done = await p.destroyKek!(spec.options);
+      expect(done.provider).toBe(p.id);
+      expect(done.kekId).toBe(p.kekId);
+      expect(done.state).toBe(spec.state);
+      expect(JSON.stringify(done)).not.toContain(hex(d));
+      const e1 = await rejection(p.unwrap(wrapped, ctx));
+      expect(e1, errorText(e1)).toBeInstanceOf(KeyStateError);
+      expect((e1 as KeyStateError).state).toBe(spec.state);
+      const e2 = await rejection(p.wrap(dek(), ctx));
+      expect(e2, errorText(e2)).toBeInstanceOf(KeyStateError);
+      expect((e2 as KeyStateError).state).toBe(spec.state);
+      if (p.describe) expect((await p.describe()).state).toBe(spec.state);
+      const again = await p.destroyKek!(spec.options);
+      expect(again.state).toBe(spec.state);
+      // The other KEKs are untouched.
+      const d2 = dek();
+      expect(await h.provider.unwrap(await h.provider.wrap(d2, ctx), ctx)).toEqual(d2);
+    });
+
     describe('faults', () => {
       const fast = { timeoutMs: 400, retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 } };
       const attemptsOf = async (run: () => Promise<unknown>): Promise<{ err: unknown; attempts: number }> => {
@@ -398,6 +440,25 @@ export function runProviderSuite(name: string, features: SuiteFeatures, setup: (
         await h.faults!.clear();
         expect(err).toBeInstanceOf(VecsealError);
         expect((err as VecsealError).code).toBe('ABORTED');
+      });
+
+      itIf(features.destroyKek !== undefined && faultKinds.has('hang'))('destroyKek against a service that never answers times out (ProviderError) and stops on abort; the KEK survives', async () => {
+        const p = h.withOptions(fast);
+        await h.faults!.arm('hang', 1);
+        const res = await attemptsOf(() => p.destroyKek!(features.destroyKek!.options));
+        await h.faults!.clear();
+        expect(res.err, errorText(res.err)).toBeInstanceOf(ProviderError);
+        expect((res.err as ProviderError).kind).toBe('timeout');
+        const slow = h.withOptions({ timeoutMs: 5000 });
+        await h.faults!.arm('hang', 1);
+        const controller = new AbortController();
+        setTimeout(() => controller.abort(new Error('user cancelled')), 50);
+        const aborted = await rejection(slow.destroyKek!({ ...features.destroyKek!.options, signal: controller.signal }));
+        await h.faults!.clear();
+        expect((aborted as VecsealError).code).toBe('ABORTED');
+        const ctx = contextFor(26);
+        const d = dek();
+        expect(await h.provider.unwrap(await h.provider.wrap(d, ctx), ctx)).toEqual(d);
       });
 
       it('still works after the faults are cleared', async () => {

@@ -52,7 +52,15 @@ async function failure(promise: Promise<unknown>): Promise<any> {
   throw new Error('expected a failure');
 }
 
-runProviderSuite('aws-kms', { faults: { kinds: ['hang', 'throttle', 'error500', 'close'] }, keyStates: true }, async () => {
+runProviderSuite(
+  'aws-kms',
+  {
+    faults: { kinds: ['hang', 'throttle', 'error500', 'close'] },
+    keyStates: true,
+    // ScheduleKeyDeletion is all KMS allows: 7..30 days, checked before the request.
+    destroyKek: { state: 'pending-deletion', options: { pendingWindowInDays: 7 }, badOptions: [{ pendingWindowInDays: 6 }, { pendingWindowInDays: 31 }, { pendingWindowInDays: 7.5 }] },
+  },
+  async () => {
   const session = await mintSession();
   const [keyArn, otherArn] = [await createKey(), await createKey()];
   return {
@@ -72,7 +80,8 @@ runProviderSuite('aws-kms', { faults: { kinds: ['hang', 'throttle', 'error500', 
     },
     secrets: [session.secretAccessKey, session.sessionToken!, longTerm.secretAccessKey],
   };
-});
+  },
+);
 
 describe('AwsKmsProvider: AWS specifics', () => {
   let keyArn: string;

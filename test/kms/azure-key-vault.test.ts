@@ -69,7 +69,8 @@ function harness(flavour: Flavour): () => Promise<ProviderHarness> {
   };
 }
 
-const features = { faults: { kinds: ['hang', 'throttle', 'error500', 'close'] as const }, keyStates: true as const };
+// destroyKek with purge: the soft-deleted key is purged at once, so the KEK is destroyed (soft delete alone is tested below).
+const features = { faults: { kinds: ['hang', 'throttle', 'error500', 'close'] as const }, keyStates: true as const, destroyKek: { state: 'destroyed' as const, options: { purge: true } } };
 runProviderSuite('azure-key-vault (RSA-OAEP-256)', features, harness('vault'));
 runProviderSuite('azure-managed-hsm (A256KW)', features, harness('managed-hsm'));
 

@@ -86,7 +86,8 @@ function flipFirstBit(base64: unknown): string {
   return toBase64(bytes);
 }
 
-runProviderSuite('gcp-kms', { faults: { kinds: ['hang', 'throttle', 'error500', 'close'] }, keyStates: true }, async () => {
+// Cloud KMS schedules every version for destruction (its scheduled-destroy window): 'pending-deletion'.
+runProviderSuite('gcp-kms', { faults: { kinds: ['hang', 'throttle', 'error500', 'close'] }, keyStates: true, destroyKek: { state: 'pending-deletion' } }, async () => {
   const main = await newKey();
   const other = await newKey();
   return {

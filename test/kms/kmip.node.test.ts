@@ -83,8 +83,8 @@ function harness(version: '1.2' | '1.4'): () => Promise<ProviderHarness> {
   };
 }
 
-runProviderSuite('kmip (PyKMIP, KMIP 1.4, AES-256-GCM)', { faults: { kinds: ['hang', 'close'], notApplicable: NOT_APPLICABLE }, keyStates: true }, harness('1.4'));
-runProviderSuite('kmip (PyKMIP, KMIP 1.2, AES-256-CTR + binding tag)', { faults: { kinds: ['hang', 'close'], notApplicable: NOT_APPLICABLE }, keyStates: true }, harness('1.2'));
+runProviderSuite('kmip (PyKMIP, KMIP 1.4, AES-256-GCM)', { faults: { kinds: ['hang', 'close'], notApplicable: NOT_APPLICABLE }, keyStates: true, destroyKek: { state: 'destroyed' } }, harness('1.4'));
+runProviderSuite('kmip (PyKMIP, KMIP 1.2, AES-256-CTR + binding tag)', { faults: { kinds: ['hang', 'close'], notApplicable: NOT_APPLICABLE }, keyStates: true, destroyKek: { state: 'destroyed' } }, harness('1.2'));
 
 const ctx: WrapContext = { dekId: 'dek/kmip/1', keyVersion: 1, collection: 'docs', tenant: 't1' };
 const dek = (): Uint8Array => crypto.getRandomValues(new Uint8Array(32));

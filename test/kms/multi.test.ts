@@ -3,7 +3,7 @@
  * providers, the stated unwrap order and its report, and failures of single providers.
  */
 import { describe, expect, it } from 'vitest';
-import { AuthenticationError, InvalidInputError, ProviderError } from '../../src/errors.js';
+import { AuthenticationError, InvalidInputError, KeyStateError, NotSupportedError, ProviderError } from '../../src/errors.js';
 import { MultiKeyProvider, type UnwrapSource } from '../../src/kms/multi.js';
 import { decodeWrappedKey, encodeWrappedKey, type KeyProvider } from '../../src/kms/provider.js';
 import { WebCryptoKeyProvider } from '../../src/kms/webcrypto.js';
@@ -117,6 +117,32 @@ describe('MultiKeyProvider', () => {
     const info = await multi.describe();
     expect(info.state).toBe('destroyed');
     expect(info.details).toEqual({ '0:webcrypto/a': 'enabled', '1:webcrypto/b': 'destroyed' });
+  });
+
+  it('destroyKek destroys every part: destroyed only when all are; a part that cannot is listed in notSupported', async () => {
+    const a = await WebCryptoKeyProvider.generate({ kekId: 'a' });
+    const b = await WebCryptoKeyProvider.generate({ kekId: 'b', algorithm: 'A256KW' });
+    const multi = new MultiKeyProvider({ providers: [a, b] });
+    const wrapped = await multi.wrap(dek(), ctx);
+    await expect(multi.destroyKek({ nope: true } as never)).rejects.toBeInstanceOf(InvalidInputError);
+    const done = await multi.destroyKek();
+    expect(done).toMatchObject({ provider: 'multi', kekId: multi.kekId, state: 'destroyed', notSupported: [] });
+    expect(done.parts?.map((p) => [p.kekId, p.state])).toEqual([['a', 'destroyed'], ['b', 'destroyed']]);
+    await expect(multi.unwrap(wrapped, ctx)).rejects.toMatchObject({ code: 'KEY_STATE', state: 'destroyed' });
+    await expect(multi.wrap(dek(), ctx)).rejects.toBeInstanceOf(KeyStateError);
+    expect((await multi.destroyKek()).state).toBe('destroyed'); // idempotent
+
+    // An escrow part without destroyKek keeps the DEKs recoverable: not 'destroyed', and named.
+    const work = await WebCryptoKeyProvider.generate({ kekId: 'work' });
+    const escrow = unreachable(await WebCryptoKeyProvider.generate({ kekId: 'escrow' }));
+    const partial = await new MultiKeyProvider({ providers: [work, escrow] }).destroyKek();
+    expect(partial.state).toBe('pending-deletion');
+    expect(partial.notSupported).toEqual(['webcrypto/escrow']);
+    await expect(new MultiKeyProvider({ providers: [escrow] }).destroyKek()).rejects.toBeInstanceOf(NotSupportedError);
+
+    // A part whose service fails: the error comes through (a retry finishes the rest).
+    const failing = { ...unreachable(a), kekId: 'down', destroyKek: () => Promise.reject(new ProviderError('service down', { kind: 'unavailable', attempts: 4 })) };
+    await expect(new MultiKeyProvider({ providers: [failing] }).destroyKek()).rejects.toMatchObject({ code: 'PROVIDER_ERROR', kind: 'unavailable' });
   });
 
   it('checks its options', async () => {

@@ -18,7 +18,7 @@ const url = inject('vaultUrl');
 const token = inject('vaultToken');
 const faults = httpFaults(url);
 
-const FEATURES: SuiteFeatures = { faults: { kinds: ['hang', 'throttle', 'error500', 'close'] }, keyStates: true };
+const FEATURES: SuiteFeatures = { faults: { kinds: ['hang', 'throttle', 'error500', 'close'] }, keyStates: true, destroyKek: { state: 'destroyed' } };
 
 function base64(bytes: Uint8Array): string {
   let s = '';
