@@ -17,18 +17,24 @@ export type ErrorCode =
   | 'ABORTED'
   | 'CLOSED';
 
-/** Base class of every error the SDK throws on purpose. */
+/**
+ * Base class of every error the SDK throws on purpose. Each class states its `name` as a string:
+ * a minifier renames classes, so `new.target.name` would read 'w' in a bundled app.
+ */
 export class VecsealError extends Error {
+  override name = 'VecsealError';
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
+    // Subclasses declare their own name (below); this covers an app's own subclasses.
     this.name = new.target.name;
   }
 }
 
 /** An argument has the wrong type, length or range. Thrown before anything is allocated or sent. */
 export class InvalidInputError extends VecsealError {
+  override name = 'InvalidInputError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('INVALID_INPUT', message, options);
   }
@@ -44,6 +50,7 @@ export type UnwrapFailure = 'wrong-context' | 'wrong-key' | 'tampered';
 
 /** A tag did not verify: wrong key, wrong context (AAD), or tampered or truncated ciphertext. */
 export class AuthenticationError extends VecsealError {
+  override name = 'AuthenticationError';
   /** Set on wrapped-key failures (KeyProvider.unwrap); undefined for records. */
   readonly reason: UnwrapFailure | undefined;
   constructor(message = 'authentication failed: wrong key, wrong context, or tampered data', options?: { cause?: unknown; reason?: UnwrapFailure }) {
@@ -54,6 +61,7 @@ export class AuthenticationError extends VecsealError {
 
 /** Bytes do not follow the record or wrapped-key format. */
 export class FormatError extends VecsealError {
+  override name = 'FormatError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('FORMAT_ERROR', message, options);
   }
@@ -72,6 +80,7 @@ export type ProviderFailure = 'timeout' | 'network' | 'throttled' | 'unavailable
 
 /** A key provider (KMS, HSM, ...) failed; `cause` holds the underlying error. */
 export class ProviderError extends VecsealError {
+  override name = 'ProviderError';
   /** The provider's own error code (e.g. 'ThrottlingException', 'CKR_DEVICE_ERROR'), when it gave one. */
   readonly providerCode: string | undefined;
   readonly kind: ProviderFailure | undefined;
@@ -95,6 +104,7 @@ export class ProviderError extends VecsealError {
 
 /** The access policy denied the operation. */
 export class PolicyError extends VecsealError {
+  override name = 'PolicyError';
   /** Who was denied (the principal's id). */
   readonly principal: string | undefined;
   /** What was denied: 'encrypt', 'decrypt', 'rotate', 'suspend', 'destroy' or 'export-audit'. */
@@ -111,6 +121,7 @@ export type KekState = 'enabled' | 'disabled' | 'pending-deletion' | 'destroyed'
 
 /** The key's state (suspended, destroyed, decrypt-only ...) forbids the operation. */
 export class KeyStateError extends VecsealError {
+  override name = 'KeyStateError';
   /** For KEKs: the state the provider reported (`disabled`, `destroyed`, ...). */
   readonly state: string | undefined;
   constructor(message: string, options?: { cause?: unknown; state?: string }) {
@@ -121,6 +132,7 @@ export class KeyStateError extends VecsealError {
 
 /** The runtime lacks something required (WebAssembly, SIMD, an algorithm) or blocks it (CSP). */
 export class NotSupportedError extends VecsealError {
+  override name = 'NotSupportedError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('NOT_SUPPORTED', message, options);
   }
@@ -128,6 +140,7 @@ export class NotSupportedError extends VecsealError {
 
 /** A worker stopped (crashed, exited or closed itself) while it ran a task; the pool replaces it. */
 export class WorkerCrashedError extends VecsealError {
+  override name = 'WorkerCrashedError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('WORKER_CRASHED', message, options);
   }
@@ -135,6 +148,7 @@ export class WorkerCrashedError extends VecsealError {
 
 /** The caller's AbortSignal fired before the operation delivered its result; `cause` is the signal's reason. */
 export class AbortedError extends VecsealError {
+  override name = 'AbortedError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ABORTED', message, options);
   }
@@ -142,6 +156,7 @@ export class AbortedError extends VecsealError {
 
 /** The object (a worker pool, ...) was closed before or while the operation ran. */
 export class ClosedError extends VecsealError {
+  override name = 'ClosedError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('CLOSED', message, options);
   }

@@ -7,6 +7,7 @@ import { KeyStateError } from '../errors.js';
  * still works.
  */
 export class KeyDestroyedError extends KeyStateError {
+  override name = 'KeyDestroyedError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, { ...options, state: 'destroyed' });
   }

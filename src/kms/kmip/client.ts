@@ -92,6 +92,7 @@ export interface KmipCallOptions {
 
 /** The server answered with a failed Result Status. */
 export class KmipResultError extends ProviderError {
+  override name = 'KmipResultError';
   /** The Operation that failed. */
   readonly operation: number;
   readonly resultStatus: number;

@@ -1,0 +1,131 @@
+/**
+ * One handle on the demo page for every browser: Playwright's page for Chromium and Firefox, a
+ * webdriverio session through WebKitWebDriver for WebKitGTK. The spec only clicks, types, selects,
+ * reads text, reloads and takes screenshots, so the two drivers meet in a small interface.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test as base } from '@playwright/test';
+import { remote } from 'webdriverio';
+
+export const SCREENSHOTS = new URL('../../test-results/demo/', import.meta.url).pathname;
+
+export interface DemoPage {
+  browser: string;
+  open(): Promise<void>;
+  reload(): Promise<void>;
+  click(id: string): Promise<void>;
+  fill(id: string, text: string): Promise<void>;
+  select(id: string, value: string): Promise<void>;
+  text(id: string): Promise<string>;
+  /** Texts of the elements matching a CSS selector. */
+  texts(selector: string): Promise<string[]>;
+  disabled(id: string): Promise<boolean>;
+  /** Waits until the page has started and no action is running; throws the status line if it failed to start. */
+  idle(timeoutMs?: number): Promise<void>;
+  screenshot(step: string): Promise<void>;
+  /** Console errors the page logged. */
+  errors: string[];
+}
+
+const IDLE_TIMEOUT_MS = 180_000;
+
+async function poll<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs: number, what: () => Promise<string>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (done(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${await what()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const test = base.extend<{ demo: DemoPage }>({
+  // Depends only on `playwright` (it launches nothing itself), so the webkit project never starts Playwright's own WebKit.
+  demo: async ({ playwright, browserName, launchOptions, channel, baseURL }, use, testInfo) => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const name = testInfo.project.name;
+    if (name !== 'webkit') {
+      const browser = await playwright[browserName].launch({ ...launchOptions, channel });
+      const page = await browser.newPage({ baseURL, viewport: { width: 1280, height: 1400 } });
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(String(e)));
+      // During a navigation (Reset and reload) there is no page to ask: report that and ask again.
+      const readState = () => page.evaluate(() => `${document.body.dataset.ready}/${document.body.dataset.busy}`).catch(() => 'navigating');
+      const demo: DemoPage = {
+        browser: name,
+        errors,
+        open: async () => void (await page.goto('/')),
+        reload: async () => void (await page.reload()),
+        click: (id) => page.click(`#${id}`),
+        fill: (id, text) => page.fill(`#${id}`, text),
+        select: async (id, value) => void (await page.selectOption(`#${id}`, value)),
+        text: (id) => page.locator(`#${id}`).innerText(),
+        texts: (selector) => page.locator(selector).allInnerTexts(),
+        disabled: (id) => page.locator(`#${id}`).isDisabled(),
+        idle: async (timeoutMs = IDLE_TIMEOUT_MS) => {
+          const s = await poll(readState, (v) => v === '1/0' || v.startsWith('error'), timeoutMs, async () => `an idle page (state ${await readState()}, status "${await page.locator('#status').innerText()}")`);
+          if (s.startsWith('error')) throw new Error(`the demo did not start: ${await page.locator('#status').innerText()}`);
+        },
+        screenshot: async (step) => void (await page.screenshot({ path: join(SCREENSHOTS, `${name}-${step}.png`), fullPage: true })),
+      };
+      try {
+        await use(demo);
+      } finally {
+        await browser.close();
+      }
+      return;
+    }
+    const wd = await remote({
+      hostname: '127.0.0.1',
+      port: Number(process.env.WEBKIT_DRIVER_PORT ?? 4444),
+      path: '/',
+      logLevel: 'warn',
+      capabilities: {
+        browserName: 'MiniBrowser',
+        'wdio:enforceWebDriverClassic': true, // WebKitWebDriver 2.50 rejects webSocketUrl: true
+        'webkitgtk:browserOptions': { binary: '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser', args: ['--automation'] },
+      } as never,
+    });
+    const readState = () => (wd.execute(() => `${document.body?.dataset.ready}/${document.body?.dataset.busy}`) as Promise<string>).catch(() => 'navigating');
+    const statusText = () => wd.execute(() => document.getElementById('status')?.textContent ?? '') as Promise<string>;
+    const demo: DemoPage = {
+      browser: name,
+      errors: [],
+      open: async () => {
+        await wd.setWindowSize(1280, 1400).catch(() => undefined);
+        await wd.url(new URL('/', baseURL).toString());
+      },
+      reload: () => wd.refresh(),
+      click: async (id) => {
+        const el = await wd.$(`#${id}`);
+        await el.scrollIntoView();
+        await el.click();
+      },
+      fill: async (id, text) => {
+        await (await wd.$(`#${id}`)).setValue(text);
+      },
+      select: async (id, value) => {
+        await (await wd.$(`#${id}`)).selectByAttribute('value', value);
+      },
+      text: (id) => wd.execute((i: string) => (document.getElementById(i) as HTMLElement | null)?.innerText ?? '', id) as Promise<string>,
+      texts: (selector) => wd.execute((s: string) => Array.from(document.querySelectorAll<HTMLElement>(s), (e) => e.innerText), selector) as Promise<string[]>,
+      disabled: (id) => wd.execute((i: string) => (document.getElementById(i) as HTMLButtonElement).disabled, id) as Promise<boolean>,
+      idle: async (timeoutMs = IDLE_TIMEOUT_MS) => {
+        const s = await poll(readState, (v) => v === '1/0' || v.startsWith('error'), timeoutMs, async () => `an idle page (state ${await readState()}, status "${await statusText()}")`);
+        if (s.startsWith('error')) throw new Error(`the demo did not start: ${await statusText()}`);
+      },
+      screenshot: async (step) => void (await wd.saveScreenshot(join(SCREENSHOTS, `${name}-${step}.png`))),
+    };
+    try {
+      await use(demo);
+    } finally {
+      await wd.deleteSession();
+    }
+  },
+});
+
+export { expect } from '@playwright/test';
