@@ -353,6 +353,8 @@ export function runProviderSuite(name: string, features: SuiteFeatures, setup: (
 
     describe('faults', () => {
       const fast = { timeoutMs: 400, retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 } };
+      /** Lets bytes already sent by an earlier (aborted or timed-out) call reach the fault harness. */
+      const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 150));
       const attemptsOf = async (run: () => Promise<unknown>): Promise<{ err: unknown; attempts: number }> => {
         const before = await h.faults!.requests();
         let err: unknown;
@@ -444,12 +446,17 @@ export function runProviderSuite(name: string, features: SuiteFeatures, setup: (
 
       itIf(features.destroyKek !== undefined && faultKinds.has('hang'))('destroyKek against a service that never answers times out (ProviderError) and stops on abort; the KEK survives', async () => {
         const p = h.withOptions(fast);
+        // The previous test aborted a call whose request may still be on its way to an in-process
+        // fault proxy (KMIP): let it land first, or it takes the hang meant for this destroy, which
+        // then really destroys the suite's KEK.
+        await settle();
         await h.faults!.arm('hang', 1);
         const res = await attemptsOf(() => p.destroyKek!(features.destroyKek!.options));
         await h.faults!.clear();
         expect(res.err, errorText(res.err)).toBeInstanceOf(ProviderError);
         expect((res.err as ProviderError).kind).toBe('timeout');
         const slow = h.withOptions({ timeoutMs: 5000 });
+        await settle();
         await h.faults!.arm('hang', 1);
         const controller = new AbortController();
         setTimeout(() => controller.abort(new Error('user cancelled')), 50);
