@@ -40,12 +40,20 @@ test('the demo: seal, store, search, rotate, suspend, reload, destroy, verify', 
   expect(await demo.text('status')).toMatch(/reading pasted embeddings failed: Error: embedding 2 has 1 numbers; the first has 2/);
   expect(await demo.disabled('seal')).toBe(true);
 
+  // Good input of one's own: pasted, and uploaded as a GloVe text file.
+  await demo.fill('paste', '[{"text": "cat", "vector": [0.1, 0.2]}, {"text": "dog", "vector": [0.3, 0.1]}, {"text": "cow", "vector": [0.2, 0.2]}]');
+  await act(demo, 'use-pasted');
+  expect(await demo.text('embeddings-info')).toMatch(/^pasted: 3 embeddings of 2 dimensions .* e\.g\. cat, dog, cow/);
+  await demo.upload('upload', 'my-vectors.txt', 'alpha 1 0 0\nbeta 0 1 0\ngamma 0 0 1\ndelta 1 1 0\n');
+  await demo.idle();
+  expect(await demo.text('embeddings-info')).toMatch(/^my-vectors\.txt: 4 embeddings of 3 dimensions/);
+
   await act(demo, 'load-bundled');
   expect(await demo.text('embeddings-info')).toMatch(/10,000 embeddings of 100 dimensions/);
 
   // acme into IndexedDB.
   expect(await act(demo, 'seal')).toContain('sealed 10,000 records for acme and stored them in IndexedDB');
-  expect(await demo.text('ratio')).toMatch(/10,000 records: vecseal \d+ ms .* WebCrypto loop \d+ ms .*: vecseal [\d.]+x/);
+  expect(await demo.text('ratio')).toMatch(/10,000 records: vecseal \d+ ms .* WebCrypto loop \d+ ms .*: vecseal [\d.]+x \(this call also started the workers and created and wrapped acme's DEK/);
   expect(await demo.text('leak-check')).toContain('read back 10,000 rows; none contains its word or the bytes of its vector');
   expect(await demo.text('stored-counts')).toBe('acme: 10,000 rows');
   const peek = await demo.texts('#stored-rows tbody tr');
@@ -60,6 +68,14 @@ test('the demo: seal, store, search, rotate, suspend, reload, destroy, verify', 
   await demo.click('search');
   await demo.idle();
   expect(await demo.text('status')).toContain('searching failed: Error: the query ends with an operator');
+  // Rows of another shape for a tenant that holds GloVe rows are refused before anything is sealed.
+  await demo.upload('upload', 'my-vectors.txt', 'alpha 1 0 0\nbeta 0 1 0\n');
+  await demo.idle();
+  await demo.click('seal');
+  await demo.idle();
+  expect(await demo.text('status')).toBe('sealing failed: Error: tenant acme already holds 100-d glove-6b-100d rows; use the other tenant or Reset');
+  expect(await demo.text('stored-counts')).toBe('acme: 10,000 rows');
+  await act(demo, 'load-bundled');
   await demo.screenshot('2-search');
 
   // globex into PGlite.
@@ -108,7 +124,13 @@ test('the demo: seal, store, search, rotate, suspend, reload, destroy, verify', 
   await search(demo, 'king');
   expect(await demo.text('search-info')).toMatch(/none of the 10,000 rows opens: 10,000 fail with KeyDestroyedError/);
   expect(await demo.disabled('seal'), 'embeddings are gone after the reload').toBe(true);
+  for (const id of ['rotate-dek', 'suspend', 'resume', 'destroy']) expect(await demo.disabled(id), `#${id} for a shredded tenant`).toBe(true);
   await demo.screenshot('4-destroyed');
+  // Nothing new can be sealed for a shredded tenant.
+  await act(demo, 'load-bundled');
+  await demo.click('seal');
+  await demo.idle();
+  expect(await demo.text('status')).toMatch(/^sealing failed: KeyDestroyedError \(KEY_STATE\): /);
 
   // acme, in IndexedDB, is untouched.
   await demo.select('tenant', 'acme');

@@ -17,6 +17,8 @@ export interface DemoPage {
   click(id: string): Promise<void>;
   fill(id: string, text: string): Promise<void>;
   select(id: string, value: string): Promise<void>;
+  /** Chooses a file with this name and text in a file input. */
+  upload(id: string, name: string, text: string): Promise<void>;
   text(id: string): Promise<string>;
   /** Texts of the elements matching a CSS selector. */
   texts(selector: string): Promise<string[]>;
@@ -63,6 +65,7 @@ export const test = base.extend<{ demo: DemoPage }>({
         click: (id) => page.click(`#${id}`),
         fill: (id, text) => page.fill(`#${id}`, text),
         select: async (id, value) => void (await page.selectOption(`#${id}`, value)),
+        upload: (id, fileName, text) => page.setInputFiles(`#${id}`, { name: fileName, mimeType: 'text/plain', buffer: Buffer.from(text) }),
         text: (id) => page.locator(`#${id}`).innerText(),
         texts: (selector) => page.locator(selector).allInnerTexts(),
         disabled: (id) => page.locator(`#${id}`).isDisabled(),
@@ -110,6 +113,21 @@ export const test = base.extend<{ demo: DemoPage }>({
       },
       select: async (id, value) => {
         await (await wd.$(`#${id}`)).selectByAttribute('value', value);
+      },
+      // WebKitWebDriver has no file chooser: hand the input a File the way a drop would, then fire its change event.
+      upload: async (id, fileName, text) => {
+        await wd.execute(
+          (i: string, n: string, t: string) => {
+            const input = document.getElementById(i) as HTMLInputElement;
+            const files = new DataTransfer();
+            files.items.add(new File([t], n, { type: 'text/plain' }));
+            input.files = files.files;
+            input.dispatchEvent(new Event('change', { bubbles: true }));
+          },
+          id,
+          fileName,
+          text,
+        );
       },
       text: (id) => wd.execute((i: string) => (document.getElementById(i) as HTMLElement | null)?.innerText ?? '', id) as Promise<string>,
       texts: (selector) => wd.execute((s: string) => Array.from(document.querySelectorAll<HTMLElement>(s), (e) => e.innerText), selector) as Promise<string[]>,
