@@ -18,7 +18,8 @@ export default defineConfig({
   server: { host: '127.0.0.1', port: Number(process.env.DEMO_PORT ?? 5173), strictPort: true, fs: { allow: [root] } },
   preview: { host: '127.0.0.1', port: Number(process.env.DEMO_PORT ?? 4173), strictPort: true },
   // PGlite loads its .wasm and data files relative to its own module: keep it out of pre-bundling.
-  optimizeDeps: { exclude: ['@electric-sql/pglite'] },
+  // comlink is imported only by the worker: name it, or the dev server finds it late and reloads the page.
+  optimizeDeps: { include: ['comlink', 'idb'], exclude: ['@electric-sql/pglite'] },
   worker: { format: 'es' },
   build: { target: 'es2022', outDir: fileURLToPath(new URL('../dist-demo', import.meta.url)), emptyOutDir: true },
 });

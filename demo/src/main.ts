@@ -368,7 +368,15 @@ async function start(): Promise<void> {
       return `rows now go to ${rows.where}`;
     }),
   );
-  $('tenant').addEventListener('change', () => void act('switching tenant', async () => `tenant ${tenant()}`));
+  $('tenant').addEventListener('change', () =>
+    void act('switching tenant', async () => {
+      // What the panels said was about the other tenant.
+      for (const id of ['key-message', 'search-info', 'ratio']) say(id, '');
+      $('search-results').replaceChildren();
+      $('receipt').hidden = true;
+      return `tenant ${tenant()}`;
+    }),
+  );
   $('search').addEventListener('click', () => void act('searching', search));
   $('query').addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && !$<HTMLButtonElement>('search').disabled) void act('searching', search);

@@ -54,6 +54,7 @@ test('the demo: seal, store, search, rotate, suspend, reload, destroy, verify', 
   // acme into IndexedDB.
   expect(await act(demo, 'seal')).toContain('sealed 10,000 records for acme and stored them in IndexedDB');
   expect(await demo.text('ratio')).toMatch(/10,000 records: vecseal \d+ ms .* WebCrypto loop \d+ ms .*: vecseal [\d.]+x \(this call also started the workers and created and wrapped acme's DEK/);
+  console.log(`[${demo.browser}] ${await demo.text('ratio')}`);
   expect(await demo.text('leak-check')).toContain('read back 10,000 rows; none contains its word or the bytes of its vector');
   expect(await demo.text('stored-counts')).toBe('acme: 10,000 rows');
   const peek = await demo.texts('#stored-rows tbody tr');
@@ -85,6 +86,7 @@ test('the demo: seal, store, search, rotate, suspend, reload, destroy, verify', 
   await demo.idle();
   expect(await demo.text('stored-where')).toContain('PGlite');
   expect(await act(demo, 'seal')).toContain('sealed 10,000 records for globex and stored them in PGlite');
+  console.log(`[${demo.browser}] ${await demo.text('ratio')}`);
   expect(await demo.text('stored-counts')).toBe('globex: 10,000 rows');
   expect(await demo.text('leak-check')).toContain('none contains its word');
   expect((await search(demo, 'king - man + woman'))[0]).toBe('queen');

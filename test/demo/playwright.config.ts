@@ -25,8 +25,12 @@ export default defineConfig({
   use: { baseURL: `http://127.0.0.1:${port}` },
   // The built page (what a deployment serves), not the dev server: no dependency re-optimisation
   // reloading the page in the middle of a step.
+  // DEMO_DEV=1 runs the same spec against `npm run demo`'s dev server instead.
   webServer: {
-    command: `npx vite build --config demo/vite.config.ts --logLevel error && npx vite preview --config demo/vite.config.ts --port ${port} --strictPort`,
+    command:
+      process.env.DEMO_DEV === '1'
+        ? `npx vite --config demo/vite.config.ts --port ${port} --strictPort`
+        : `npx vite build --config demo/vite.config.ts --logLevel error && npx vite preview --config demo/vite.config.ts --port ${port} --strictPort`,
     cwd: '../..',
     env: { DEMO_PORT: String(port) },
     url: `http://127.0.0.1:${port}`,
