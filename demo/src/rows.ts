@@ -20,6 +20,8 @@ export interface RowStore {
   /** Inserts or replaces rows by id, all in one transaction: nothing is half written. */
   putAll(rows: readonly SealedRow[]): Promise<void>;
   byTenant(tenant: string): Promise<SealedRow[]>;
+  /** Up to `limit` rows of a tenant with ids after `after`, in id order (for re-encryption jobs). */
+  page(tenant: string, after: string | undefined, limit: number): Promise<SealedRow[]>;
   /** Rows per tenant. */
   counts(): Promise<Map<string, number>>;
   /** The first rows of a tenant as the database itself shows them. */
@@ -63,6 +65,11 @@ async function openIdbRows(): Promise<RowStore> {
       await tx.done;
     },
     byTenant: (tenant) => db.getAllFromIndex('rows', 'tenant', tenant),
+    async page(tenant, after, limit) {
+      // The demo's ids start with the tenant's name, so a tenant's rows are one range of the primary key.
+      const range = after === undefined ? IDBKeyRange.bound(`${tenant}-`, `${tenant}-\uffff`) : IDBKeyRange.bound(after, `${tenant}-\uffff`, true);
+      return (await db.getAll('rows', range, limit)).filter((r) => r.tenant === tenant);
+    },
     async counts() {
       // The distinct tenants first (nothing else may be awaited while the cursor's transaction is open), then a count each.
       const tenants: string[] = [];
@@ -105,6 +112,10 @@ async function openPgliteRows(): Promise<RowStore> {
     },
     async byTenant(tenant) {
       const res = await db.query<SealedRow>('SELECT id, tenant, ciphertext FROM sealed_rows WHERE tenant = $1 ORDER BY id', [tenant]);
+      return res.rows;
+    },
+    async page(tenant, after, limit) {
+      const res = await db.query<SealedRow>('SELECT id, tenant, ciphertext FROM sealed_rows WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3', [tenant, after ?? '', limit]);
       return res.rows;
     },
     async counts() {

@@ -95,6 +95,13 @@ test('the demo: seal, store, search, rotate, suspend, reload, destroy, verify', 
   await act(demo, 'rotate-dek');
   expect(await demo.texts('#dek-versions tbody tr')).toEqual([expect.stringMatching(/^1\s+decrypt-only\s+10,000\s+demo-kek-1/), expect.stringMatching(/^2\s+active\s+0\s+demo-kek-1/)]);
   expect((await search(demo, 'woman'))[0]).toBe('girl');
+  // Re-encryption moves every row to version 2 (the rows in PGlite are rewritten in place).
+  await act(demo, 'reencrypt');
+  expect(await demo.text('key-message')).toBe('re-encryption to DEK version 2: 10,000 rows moved, 0 already there, 0 did not open');
+  expect(await demo.texts('#dek-versions tbody tr')).toEqual([expect.stringMatching(/^1\s+decrypt-only\s+10,000\s/), expect.stringMatching(/^2\s+active\s+10,000\s/)]);
+  expect((await search(demo, 'king - man + woman'))[0]).toBe('queen');
+  await act(demo, 'reencrypt');
+  expect(await demo.text('key-message'), 'a second run finds nothing to move').toBe('re-encryption to DEK version 2: 0 rows moved, 10,000 already there, 0 did not open');
 
   // Suspend: nothing opens; resume: everything does again.
   await act(demo, 'suspend');
@@ -106,7 +113,7 @@ test('the demo: seal, store, search, rotate, suspend, reload, destroy, verify', 
   // KEK rotation: every DEK re-wrapped under demo-kek-2, records untouched, the old KEK destroyed.
   await act(demo, 'rotate-kek');
   expect(await demo.text('key-message')).toMatch(/new KEK demo-kek-2: 3 DEK version\(s\) re-wrapped without touching a record; demo-kek-1 destroyed/);
-  expect(await demo.texts('#dek-versions tbody tr')).toEqual([expect.stringMatching(/decrypt-only\s+10,000\s+demo-kek-2/), expect.stringMatching(/active\s+0\s+demo-kek-2/)]);
+  expect(await demo.texts('#dek-versions tbody tr')).toEqual([expect.stringMatching(/decrypt-only\s+10,000\s+demo-kek-2/), expect.stringMatching(/active\s+10,000\s+demo-kek-2/)]);
   await demo.screenshot('3-keys');
 
   // Reload: the KEK (non-extractable, in IndexedDB), the wrapped DEKs and the rows are all still there.
