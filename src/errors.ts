@@ -27,8 +27,8 @@ export class VecsealError extends Error {
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    // Subclasses declare their own name (below); this covers an app's own subclasses.
-    this.name = new.target.name;
+    // Subclasses declare their own name (below), set after this; this covers an app's own subclasses.
+    if (new.target !== VecsealError) this.name = new.target.name;
   }
 }
 
