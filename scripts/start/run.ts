@@ -16,7 +16,7 @@ import { openDataFolder, writeFileAtomic, type DataFolder } from './data-folder.
 import { openRecordsTable, TABLE, type RecordsTable, type StoredRow } from './database.js';
 import { check, StartError } from './fail.js';
 import { openKekRing, type KekRing } from './kek.js';
-import { MIN_WORD_LETTERS, scanForLeaks, unsealedRow } from './leak-scan.js';
+import { MIN_WORD_LETTERS, scanForLeaks, unsealedRow } from '../../demo/data/leak-scan.js';
 import { count, hex, line, megabytes, ok, seconds, section, since } from './out.js';
 import { openSearchIndex, type SearchIndex } from './search.js';
 import { selfCheck } from './self-check.js';

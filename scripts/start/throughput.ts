@@ -7,7 +7,7 @@
  */
 import { createClient, type KeyProvider, type PlainRecord } from '../../src/index.js';
 import { check } from './fail.js';
-import { unsealedRow } from './leak-scan.js';
+import { unsealedRow } from '../../demo/data/leak-scan.js';
 
 const ROUNDS = 3;
 const IV_BYTES = 12;

@@ -1,4 +1,5 @@
 /**
+ * Portable (no Node API): `npm start` and the browser demo both scan what they stored with it.
  * Looks for plaintext in stored bytes: words (as UTF-8) and vectors (as the float32 bytes a naive
  * app would store). Words shorter than MIN_WORD_LETTERS are not looked for: in megabytes of random
  * ciphertext a given 4-letter string turns up by chance about once per 4 MB, a 6-letter one once per
