@@ -31,12 +31,3 @@ export async function sealWithWebCryptoLoop(ids: readonly string[], payloads: re
   if (sealedBytes === 0 && payloads.length > 0) throw new Error('WebCrypto returned nothing');
   return performance.now() - started;
 }
-
-/** What the hand-written loop would seal for one record: the vector's bytes and then its text. */
-export function plainPayload(vector: Float32Array, text: string): Uint8Array {
-  const t = new TextEncoder().encode(text);
-  const out = new Uint8Array(vector.byteLength + t.length);
-  out.set(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
-  out.set(t, vector.byteLength);
-  return out;
-}

@@ -13,11 +13,16 @@ import { parseGlove, verifyGlove, type GloveManifest } from '../data/glove.js';
 export interface Embeddings {
   /** Where they came from, for the page. */
   source: string;
+  /** Bound into every sealed record: rows of one model never open as another's. */
+  modelId: string;
   texts: string[];
   dimension: number;
   /** texts.length x dimension, row-major. */
   vectors: Float32Array;
 }
+
+export const GLOVE_MODEL_ID = 'glove-6b-100d';
+export const USER_MODEL_ID = 'user-embeddings';
 
 /** Most vectors a pasted or uploaded set may hold (the page keeps them all in memory). */
 export const MAX_USER_VECTORS = 200_000;
@@ -35,7 +40,7 @@ export async function loadBundledGlove(): Promise<Embeddings> {
   const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as GloveManifest;
   await verifyGlove(manifest, vectorBytes, wordBytes);
   const fixture = parseGlove(vectorBytes, wordBytes, manifest.dimension);
-  return { source: `GloVe 6B ${fixture.dimension}-d, ${fixture.words.length.toLocaleString('en')} most frequent words (PDDL)`, texts: [...fixture.words], dimension: fixture.dimension, vectors: fixture.vectors };
+  return { source: `GloVe 6B ${fixture.dimension}-d, ${fixture.words.length.toLocaleString('en')} most frequent words (PDDL)`, modelId: GLOVE_MODEL_ID, texts: [...fixture.words], dimension: fixture.dimension, vectors: fixture.vectors };
 }
 
 /**
@@ -62,7 +67,7 @@ export function parseUserEmbeddings(input: string, source = 'pasted'): Embedding
       vectors[i * dimension + j] = x;
     }
   });
-  return { source, texts: pairs.map(([label]) => label), dimension, vectors };
+  return { source, modelId: USER_MODEL_ID, texts: pairs.map(([label]) => label), dimension, vectors };
 }
 
 function fromGloveText(text: string): [string, number[]][] {

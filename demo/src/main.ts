@@ -4,14 +4,15 @@
  * Every number on the page is measured in this browser, in this run.
  */
 import { openDB } from 'idb';
-import { parseAuditLine, verifyShredReceipt, type AuditEntry, type VecsealError } from '../../src/index.js';
-import { plainPayload, sealWithWebCryptoLoop } from './baseline.js';
+import { parseAuditLine, verifyShredReceipt, type AuditEntry, type StoredAuditLine, type VecsealError } from '../../src/index.js';
+import { unsealedRow, MIN_WORD_LETTERS, scanForLeaks } from '../data/leak-scan.js';
+import { sealWithWebCryptoLoop } from './baseline.js';
 import { drawThroughput, type Series } from './chart.js';
 import { $, count, fillTable, hex, say } from './dom.js';
 import { loadBundledGlove, parseUserEmbeddings, type Embeddings } from './embeddings.js';
 import { deleteRowStores, openRowStore, type RowStore, type RowStoreKind } from './rows.js';
 import { nearest, openedSet, parseQuery } from './search.js';
-import { COLLECTION, deleteKeys, KEK_DATABASE, KEY_DATABASE, MODEL_ID, openSession, rotateKek, type Session } from './session.js';
+import { CHECKPOINT_EVERY, COLLECTION, deleteKeys, KEK_DATABASE, KEY_DATABASE, openSession, rotateKek, type Session } from './session.js';
 
 const STORE_CHOICE = 'vecseal-demo:store';
 /** Per tenant: what its rows hold (dimension, model), needed to open them after a reload. */
@@ -27,7 +28,6 @@ const NEIGHBOURS = 8;
 interface Profile {
   dimension: number;
   modelId: string;
-  source: string;
 }
 
 let session: Session;
@@ -86,7 +86,7 @@ async function sealAndStore(): Promise<string> {
   if (!e) throw new Error('load embeddings first');
   const t = tenant();
   const d = e.dimension;
-  const modelId = e.source.startsWith('GloVe') ? MODEL_ID : 'user-embeddings';
+  const modelId = e.modelId;
   const before = profileOf(t);
   if (before && (before.dimension !== d || before.modelId !== modelId)) {
     throw new Error(`tenant ${t} already holds ${before.dimension}-d ${before.modelId} rows; use the other tenant or Reset`);
@@ -130,11 +130,11 @@ async function sealAndStore(): Promise<string> {
   const t1 = performance.now();
   await rows.putAll(sealed.map((r) => ({ id: r.id, tenant: t, ciphertext: r.ciphertext })));
   const storeMs = performance.now() - t1;
-  localStorage.setItem(PROFILE + t, JSON.stringify({ dimension: d, modelId, source: e.source } satisfies Profile));
+  localStorage.setItem(PROFILE + t, JSON.stringify({ dimension: d, modelId } satisfies Profile));
   await leakCheck(t, records);
 
   // The baseline, on the same records, after vecseal so the two do not compete for the cores.
-  const payloads = records.map((r) => plainPayload(r.vector, r.text));
+  const payloads = records.map((r) => unsealedRow(r.vector, r.text));
   const baseMs = await sealWithWebCryptoLoop(ids, payloads, (p) => {
     baseBar.value = p.done / p.total;
     if (p.elapsedMs > 0) {
@@ -153,21 +153,29 @@ async function sealAndStore(): Promise<string> {
   return `sealed ${count(sealed.length)} records for ${t} and stored them in ${rows.kind === 'pglite' ? 'PGlite' : 'IndexedDB'}`;
 }
 
-/** Reads the tenant's rows back from the database and checks that none shows its word or its vector's bytes. */
+/**
+ * Reads the tenant's rows back from the database and scans all of their bytes for any of the words
+ * (of MIN_WORD_LETTERS or more letters: shorter strings turn up in random bytes by chance) and for
+ * the bytes of any vector; then the same scan over rows stored without encryption, which it must flag.
+ */
 async function leakCheck(t: string, records: readonly { id: string; vector: Float32Array; text: string }[]): Promise<void> {
-  const stored = new Map((await rows.byTenant(t)).map((r) => [r.id, r.ciphertext]));
-  const latin1 = new TextDecoder('latin1');
-  let checked = 0;
-  let leaks = 0;
-  for (const r of records) {
-    const c = stored.get(r.id);
-    if (!c) throw new Error(`row ${r.id} is missing from the database after the write`);
-    const text = latin1.decode(c);
-    const vectorHead = latin1.decode(new Uint8Array(r.vector.buffer, r.vector.byteOffset, Math.min(16, r.vector.byteLength)));
-    if ((r.text.length >= 3 && text.includes(r.text)) || text.includes(vectorHead)) leaks++;
-    checked++;
-  }
-  say('leak-check', leaks === 0 ? `leak check: read back ${count(checked)} rows; none contains its word or the bytes of its vector` : `leak check: ${leaks} rows show their plaintext!`, leaks === 0 ? 'ok' : 'bad');
+  const stored = await rows.byTenant(t);
+  const ids = new Set(stored.map((r) => r.id));
+  const missing = records.filter((r) => !ids.has(r.id)).length;
+  if (missing > 0) throw new Error(`${missing} rows are missing from the database after the write`);
+  const texts = records.map((r) => r.text);
+  const vectors = records.map((r) => r.vector);
+  const scan = scanForLeaks(stored.map((r) => r.ciphertext), texts, vectors);
+  const control = records.slice(0, 200).map((r) => unsealedRow(r.vector, r.text));
+  const controlScan = scanForLeaks(control, texts, vectors);
+  const clean = scan.foundWords.length === 0 && scan.foundVectors === 0;
+  say(
+    'leak-check',
+    `leak check: read back ${count(stored.length)} rows (${(scan.bytes / 1e6).toFixed(1)} MB); ${clean ? 'none' : `${scan.foundWords.length + scan.foundVectors}`} of ${count(scan.wordsChecked)} words of ${MIN_WORD_LETTERS}+ letters and ${count(scan.vectorsChecked)} vectors found in them` +
+      ` (control: ${controlScan.foundWords.length} words and ${controlScan.foundVectors} vectors found in ${control.length} unencrypted rows)`,
+    clean ? 'ok' : 'bad',
+  );
+  for (const c of control) c.fill(0);
 }
 
 // ---------------------------------------------------------------- 4. search
@@ -179,7 +187,7 @@ async function search(): Promise<string> {
   if (stored.length === 0 || !profile) throw new Error(`tenant ${t} has no rows in ${rows.kind === 'pglite' ? 'PGlite' : 'IndexedDB'}: seal some first`);
   const terms = parseQuery($<HTMLInputElement>('query').value);
   const t0 = performance.now();
-  const out = await session.client.decryptRecords({ ...scope(), dimension: profile.dimension, modelId: profile.modelId, records: stored.map((r) => ({ id: r.id, ciphertext: r.ciphertext })) });
+  const out = await session.client.decryptRecords({ ...scope(), dimension: profile.dimension, modelId: profile.modelId, records: stored });
   const openMs = performance.now() - t0;
   const failed = new Map<string, number>();
   const opened: { text: string; vector: Float32Array }[] = [];
@@ -228,7 +236,7 @@ async function reencryptRows(): Promise<string> {
     batchSize: 2000,
     read: async (after, limit) => {
       const page = await rows.page(t, after, limit);
-      return { records: page.map((r) => ({ id: r.id, ciphertext: r.ciphertext })), next: page.length === limit ? page[page.length - 1]!.id : undefined };
+      return { records: page, next: page.length === limit ? page[page.length - 1]!.id : undefined };
     },
     write: (sealed) => rows.putAll(sealed.map((r) => ({ id: r.id, tenant: t, ciphertext: r.ciphertext }))),
     onProgress: (p) => status(`re-encrypting: ${count(p.read)} read, ${count(p.rewritten)} moved`),
@@ -254,27 +262,23 @@ async function destroyTenant(): Promise<string> {
 
 // ---------------------------------------------------------------- 6. audit
 
-function tampered(): { seq: number; line: string } | undefined {
+function tampered(): StoredAuditLine | undefined {
   const text = localStorage.getItem(TAMPERED);
-  return text ? (JSON.parse(text) as { seq: number; line: string }) : undefined;
+  return text ? (JSON.parse(text) as StoredAuditLine) : undefined;
 }
 
-async function auditLines(): Promise<IDBPAudit> {
-  return openDB(KEY_DATABASE) as unknown as Promise<IDBPAudit>;
-}
-interface IDBPAudit {
-  get(store: 'audit', seq: number): Promise<{ seq: number; line: string } | undefined>;
-  put(store: 'audit', value: { seq: number; line: string }): Promise<unknown>;
-  close(): void;
+/** The demo's key store database, opened beside the SDK's own connection (IndexedDbKeyStore: object store 'audit', keyed by seq). */
+function openKeyDatabase(): ReturnType<typeof openDB> {
+  return openDB(KEY_DATABASE);
 }
 
 /** Changes one stored entry behind the SDK's back, as someone with write access to the database could. */
 async function tamper(): Promise<string> {
   const head = session.client.audit!.head.seq;
   const seq = Math.max(1, Math.floor(head / 2));
-  const db = await auditLines();
+  const db = await openKeyDatabase();
   try {
-    const stored = await db.get('audit', seq);
+    const stored = (await db.get('audit', seq)) as StoredAuditLine | undefined;
     if (!stored) throw new Error(`no audit entry ${seq}`);
     const entry = JSON.parse(stored.line) as AuditEntry;
     const changed = { ...entry, outcome: entry.outcome === 'ok' ? 'denied' : 'ok' };
@@ -290,7 +294,7 @@ async function tamper(): Promise<string> {
 async function untamper(): Promise<string> {
   const t = tampered();
   if (!t) return 'nothing to undo';
-  const db = await auditLines();
+  const db = await openKeyDatabase();
   try {
     await db.put('audit', t);
   } finally {
@@ -333,24 +337,24 @@ async function refresh(): Promise<void> {
 
   const head = session.client.audit!.head.seq;
   const lines = head === 0 ? [] : await session.store.readAudit(Math.max(1, head - AUDIT_ROWS + 1), AUDIT_ROWS);
-  const entries = lines.map((l) => {
-    try {
-      return parseAuditLine(l.line);
-    } catch {
-      return undefined;
-    }
-  });
   const bad = tampered()?.seq;
-  const shown = entries.map((e, i) => ({ e, seq: lines[i]!.seq })).reverse();
+  const shown = lines
+    .map((l) => {
+      try {
+        return { seq: l.seq, e: parseAuditLine(l.line) };
+      } catch {
+        return { seq: l.seq, e: undefined };
+      }
+    })
+    .reverse();
   fillTable(
     'audit-entries',
     shown.map(({ e, seq }) => (e ? [String(seq), e.time.slice(11, 23), e.operation, e.outcome, e.tenant ?? '', e.records === undefined ? '' : count(e.records), { text: e.hash.slice(0, 16), cls: 'hash' }] : [String(seq), '(unreadable)', '', '', '', '', ''])),
     (i) => (shown[i]!.seq === bad ? 'tampered' : undefined),
   );
-  say('audit-count', `${count(head)} entries, hash-chained (SHA-256), a checkpoint signed every 50 entries; newest first`);
+  say('audit-count', `${count(head)} entries, hash-chained (SHA-256), a checkpoint signed every ${CHECKPOINT_EVERY} entries; newest first`);
 
   const hasRows = (counts.get(t) ?? 0) > 0;
-  const hasDek = versions.length > 0;
   const enable = (id: string, on: boolean): void => {
     $<HTMLButtonElement>(id).disabled = !on;
   };
@@ -360,7 +364,7 @@ async function refresh(): Promise<void> {
   enable('seal', embeddings !== undefined);
   enable('search', hasRows);
   const live = versions.some((v) => v.state !== 'destroyed');
-  for (const id of ['rotate-dek', 'suspend', 'resume', 'destroy']) enable(id, hasDek && live);
+  for (const id of ['rotate-dek', 'suspend', 'resume', 'destroy']) enable(id, live);
   enable('reencrypt', hasRows && live && versions.length > 1);
   enable('rotate-kek', true);
   enable('verify', true);

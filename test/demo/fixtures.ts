@@ -17,6 +17,8 @@ export interface DemoPage {
   click(id: string): Promise<void>;
   fill(id: string, text: string): Promise<void>;
   select(id: string, value: string): Promise<void>;
+  /** Writes these localStorage entries (to set up states a person reaches by closing the page at a bad moment). */
+  setStorage(entries: Record<string, string>): Promise<void>;
   /** Chooses a file with this name and text in a file input. */
   upload(id: string, name: string, text: string): Promise<void>;
   text(id: string): Promise<string>;
@@ -42,6 +44,12 @@ async function poll<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutM
   }
 }
 
+/** Waits for the page's data-ready="1" and data-busy="0"; a page that failed to start (data-ready="error") throws its status line. */
+async function waitIdle(readState: () => Promise<string>, statusText: () => Promise<string>, timeoutMs: number): Promise<void> {
+  const s = await poll(readState, (v) => v === '1/0' || v.startsWith('error'), timeoutMs, async () => `an idle page (state ${await readState()}, status "${await statusText()}")`);
+  if (s.startsWith('error')) throw new Error(`the demo did not start: ${await statusText()}`);
+}
+
 export const test = base.extend<{ demo: DemoPage }>({
   // Depends only on `playwright` (it launches nothing itself), so the webkit project never starts Playwright's own WebKit.
   demo: async ({ playwright, browserName, launchOptions, channel, baseURL }, use, testInfo) => {
@@ -65,14 +73,12 @@ export const test = base.extend<{ demo: DemoPage }>({
         click: (id) => page.click(`#${id}`),
         fill: (id, text) => page.fill(`#${id}`, text),
         select: async (id, value) => void (await page.selectOption(`#${id}`, value)),
+        setStorage: (entries) => page.evaluate((e) => Object.entries(e).forEach(([k, v]) => localStorage.setItem(k, v)), entries),
         upload: (id, fileName, text) => page.setInputFiles(`#${id}`, { name: fileName, mimeType: 'text/plain', buffer: Buffer.from(text) }),
         text: (id) => page.locator(`#${id}`).innerText(),
         texts: (selector) => page.locator(selector).allInnerTexts(),
         disabled: (id) => page.locator(`#${id}`).isDisabled(),
-        idle: async (timeoutMs = IDLE_TIMEOUT_MS) => {
-          const s = await poll(readState, (v) => v === '1/0' || v.startsWith('error'), timeoutMs, async () => `an idle page (state ${await readState()}, status "${await page.locator('#status').innerText()}")`);
-          if (s.startsWith('error')) throw new Error(`the demo did not start: ${await page.locator('#status').innerText()}`);
-        },
+        idle: (timeoutMs = IDLE_TIMEOUT_MS) => waitIdle(readState, () => page.locator('#status').innerText(), timeoutMs),
         screenshot: async (step) => void (await page.screenshot({ path: join(SCREENSHOTS, `${name}-${step}.png`), fullPage: true })),
       };
       try {
@@ -114,6 +120,9 @@ export const test = base.extend<{ demo: DemoPage }>({
       select: async (id, value) => {
         await (await wd.$(`#${id}`)).selectByAttribute('value', value);
       },
+      setStorage: async (entries) => {
+        await wd.execute((e: Record<string, string>) => Object.entries(e).forEach(([k, v]) => localStorage.setItem(k, v)), entries);
+      },
       // WebKitWebDriver has no file chooser: hand the input a File the way a drop would, then fire its change event.
       upload: async (id, fileName, text) => {
         await wd.execute(
@@ -132,10 +141,7 @@ export const test = base.extend<{ demo: DemoPage }>({
       text: (id) => wd.execute((i: string) => (document.getElementById(i) as HTMLElement | null)?.innerText ?? '', id) as Promise<string>,
       texts: (selector) => wd.execute((s: string) => Array.from(document.querySelectorAll<HTMLElement>(s), (e) => e.innerText), selector) as Promise<string[]>,
       disabled: (id) => wd.execute((i: string) => (document.getElementById(i) as HTMLButtonElement).disabled, id) as Promise<boolean>,
-      idle: async (timeoutMs = IDLE_TIMEOUT_MS) => {
-        const s = await poll(readState, (v) => v === '1/0' || v.startsWith('error'), timeoutMs, async () => `an idle page (state ${await readState()}, status "${await statusText()}")`);
-        if (s.startsWith('error')) throw new Error(`the demo did not start: ${await statusText()}`);
-      },
+      idle: (timeoutMs = IDLE_TIMEOUT_MS) => waitIdle(readState, statusText, timeoutMs),
       screenshot: async (step) => void (await wd.saveScreenshot(join(SCREENSHOTS, `${name}-${step}.png`))),
     };
     try {
