@@ -11,7 +11,8 @@ async function act(demo: DemoPage, id: string): Promise<string> {
   await demo.click(id);
   await demo.idle();
   const status = await demo.text('status');
-  console.log(`[${demo.browser}] #${id}: ${status}`);
+  // The time of day, so a run that stalls shows where.
+  console.log(`${new Date().toISOString().slice(11, 19)} [${demo.browser}] #${id}: ${status}`);
   expect(status, `status after #${id}`).not.toMatch(/failed|could not/);
   return status;
 }

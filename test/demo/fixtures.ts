@@ -3,6 +3,7 @@
  * webdriverio session through WebKitWebDriver for WebKitGTK. The spec only clicks, types, selects,
  * reads text, reloads and takes screenshots, so the two drivers meet in a small interface.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test as base } from '@playwright/test';
@@ -33,6 +34,33 @@ export interface DemoPage {
 }
 
 const IDLE_TIMEOUT_MS = 180_000;
+/**
+ * A WebKitWebDriver request that takes longer than this fails instead of waiting webdriverio's
+ * default 120 s and then being sent again three times: a web process that stops answering then shows
+ * up as an error naming the request, with the diagnostics below, well inside the test's time.
+ */
+const WEBKIT_REQUEST_TIMEOUT_MS = 60_000;
+
+/** The WebKit processes with their state and CPU time, twice 5 s apart: a busy loop and a deadlock look different. */
+async function webkitProcesses(): Promise<string> {
+  const sample = () =>
+    execFileSync('ps', ['-eo', 'pid,ppid,stat,etime,time,rss,args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line, i) => i === 0 || /WebKit|MiniBrowser/.test(line))
+      .join('\n');
+  const first = sample();
+  await new Promise((r) => setTimeout(r, 5_000));
+  return `${first}\n5 s later:\n${sample()}`;
+}
+
+/** Stops the MiniBrowser of a session that no longer answers, so that WebKitWebDriver can start the next one. */
+function killAutomationBrowsers(): void {
+  try {
+    execFileSync('pkill', ['-KILL', '-f', 'MiniBrowser --automation']);
+  } catch {
+    // none left
+  }
+}
 
 async function poll<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs: number, what: () => Promise<string>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -93,6 +121,8 @@ export const test = base.extend<{ demo: DemoPage }>({
       port: Number(process.env.WEBKIT_DRIVER_PORT ?? 4444),
       path: '/',
       logLevel: 'warn',
+      connectionRetryTimeout: WEBKIT_REQUEST_TIMEOUT_MS,
+      connectionRetryCount: 0,
       capabilities: {
         browserName: 'MiniBrowser',
         'wdio:enforceWebDriverClassic': true, // WebKitWebDriver 2.50 rejects webSocketUrl: true
@@ -144,10 +174,21 @@ export const test = base.extend<{ demo: DemoPage }>({
       idle: (timeoutMs = IDLE_TIMEOUT_MS) => waitIdle(readState, statusText, timeoutMs),
       screenshot: async (step) => void (await wd.saveScreenshot(join(SCREENSHOTS, `${name}-${step}.png`))),
     };
+    const started = Date.now();
     try {
       await use(demo);
     } finally {
-      await wd.deleteSession();
+      if (testInfo.status !== testInfo.expectedStatus) {
+        console.log(`[webkit] failed after ${Math.round((Date.now() - started) / 1000)} s; WebKit processes:\n${await webkitProcesses()}`);
+        // A page that stopped answering does not paint either: give the screenshot 15 s, not the full request time.
+        const screenshot = wd.saveScreenshot(join(SCREENSHOTS, `${name}-failed.png`));
+        const gaveUp = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer in 15 s')), 15_000).unref());
+        await Promise.race([screenshot, gaveUp]).catch((err: unknown) => console.log(`[webkit] no screenshot of the failure: ${String(err)}`));
+      }
+      await wd.deleteSession().catch((err: unknown) => {
+        console.log(`[webkit] the session did not close (${String(err)}); stopping its browser`);
+        killAutomationBrowsers();
+      });
     }
   },
 });
