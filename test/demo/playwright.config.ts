@@ -41,8 +41,8 @@ export default defineConfig({
     { name: 'chromium', use: { browserName: 'chromium', launchOptions: { executablePath: '/usr/bin/chromium', args: chromiumArgs } } },
     { name: 'firefox', use: { browserName: 'firefox', channel: 'moz-firefox', launchOptions: { executablePath: '/usr/bin/firefox-esr' } } },
     // webdriverio, in fixtures.ts. One retry, in a new MiniBrowser session: in about one CI run in
-    // several, WebKitWebDriver stopped answering a script call in the middle of the scenario (never
-    // reproduced here in 20 runs, with and without CPU load). The failed attempt still prints its
+    // several, WebKitWebDriver stopped answering a script call in the middle of the scenario (not
+    // seen in 19 runs here, with and without CPU load). The failed attempt still prints its
     // steps with times, the WebKit processes' states and a screenshot, and the list marks the test
     // "flaky"; a failure that repeats fails the run.
     { name: 'webkit', retries: 1 },
