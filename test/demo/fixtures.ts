@@ -43,11 +43,17 @@ const WEBKIT_REQUEST_TIMEOUT_MS = 60_000;
 
 /** The WebKit processes with their state and CPU time, twice 5 s apart: a busy loop and a deadlock look different. */
 async function webkitProcesses(): Promise<string> {
-  const sample = () =>
-    execFileSync('ps', ['-eo', 'pid,ppid,stat,etime,time,rss,args'], { encoding: 'utf8' })
-      .split('\n')
-      .filter((line, i) => i === 0 || /WebKit|MiniBrowser/.test(line))
-      .join('\n');
+  const sample = (): string => {
+    try {
+      return execFileSync('ps', ['-eo', 'pid,ppid,stat,etime,time,rss,args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line, i) => i === 0 || /WebKit|MiniBrowser/.test(line))
+        .join('\n');
+    } catch (err) {
+      // Diagnostics only: without ps (procps) the failure itself must still come through.
+      return `(ps failed: ${String(err)})`;
+    }
+  };
   const first = sample();
   await new Promise((r) => setTimeout(r, 5_000));
   return `${first}\n5 s later:\n${sample()}`;
